@@ -1,0 +1,128 @@
+// Package envsync moves an application's environment variables off Heroku and
+// keeps them right on AWS. It holds the domain: variables and their classes,
+// stores addressed by URL, the ECS env-file format, plans and the sync engine.
+//
+// The command in cmd/envsync is a thin shell around this package; stores live
+// in sinks/* and register themselves by URL scheme (see Register).
+package envsync
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Version is the envsync release, stamped into S3 object metadata.
+// It is overridden at build time with -ldflags "-X github.com/envsync/envsync.Version=…".
+var Version = "0.1.0-dev"
+
+// Class is where a variable belongs once it leaves Heroku.
+type Class string
+
+// The five classes. See DESIGN.md for what each means.
+const (
+	Feature Class = "feature" // flags and switches: an ECS env file in S3
+	Static  Class = "static"  // fixed when the environment is built: tfvars
+	Dynamic Class = "dynamic" // sized by the environment: tfvars
+	Secret  Class = "secret"  // grants access: Secrets Manager
+	Ignore  Class = "ignore"  // Heroku-only metadata: reported, never routed
+)
+
+// Classes lists every class in display order.
+var Classes = []Class{Feature, Static, Dynamic, Secret, Ignore}
+
+// RoutedClasses lists the classes a config may route to a store.
+var RoutedClasses = []Class{Feature, Static, Dynamic, Secret}
+
+// ParseClass returns the class named s, or an error wrapping ErrUnknownClass.
+func ParseClass(s string) (Class, error) {
+	for _, c := range Classes {
+		if string(c) == s {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%w %q (want one of feature, static, dynamic, secret, ignore)", ErrUnknownClass, s)
+}
+
+// Var is one configuration variable.
+type Var struct {
+	Name  string
+	Value string
+	// Addon is the Heroku add-on that owns the variable (e.g. "heroku-postgresql"),
+	// or "" when a person set it.
+	Addon string
+}
+
+// Decision is the classifier's verdict on one variable, with the reason a
+// person can read (`envsync classify --explain`).
+type Decision struct {
+	Class Class
+	// Rule identifies what decided: "detector:aws-access-key-id", "allow",
+	// "override", "rule:NAME" for a user rule, "builtin:NAME" for a built-in
+	// rule, or "default" when nothing matched.
+	Rule string
+	// Reason says why, in a short lowercase sentence.
+	Reason string
+}
+
+// Classifier decides the class of a variable. Implementations must be safe
+// for concurrent use and must never put a value in Reason.
+type Classifier interface {
+	Classify(v Var) Decision
+}
+
+// Sentinel errors. Stores translate their SDK's errors into these once, at the
+// adapter, so the engine and the CLI can compare them with errors.Is.
+var (
+	ErrUnknownClass    = errors.New("unknown class")
+	ErrNotFound        = errors.New("not found")
+	ErrConflict        = errors.New("changed since it was read")
+	ErrAccessDenied    = errors.New("access denied")
+	ErrUnreachable     = errors.New("unreachable")
+	ErrUnrepresentable = errors.New("cannot be represented")
+	ErrSecretRoute     = errors.New("secret values cannot go to a plain-text store")
+	ErrInvalid         = errors.New("invalid")
+	ErrUnknownScheme   = errors.New("unknown store scheme")
+)
+
+// PosError is an error at a position in a file: it prints as FILE:LINE: msg.
+type PosError struct {
+	File string
+	Line int // 1-based; 0 when the whole file is at fault
+	Err  error
+}
+
+func (e *PosError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *PosError) Unwrap() error { return e.Err }
+
+// HintError carries advice for the person running the command; the CLI prints
+// it as "envsync: hint: …" after the error.
+type HintError struct {
+	Err  error
+	Hint string
+}
+
+func (e *HintError) Error() string { return e.Err.Error() }
+func (e *HintError) Unwrap() error { return e.Err }
+
+// WithHint wraps err with a hint. A nil err stays nil.
+func WithHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &HintError{Err: err, Hint: hint}
+}
+
+// Hint returns the first hint attached to err, or "".
+func Hint(err error) string {
+	var h *HintError
+	if errors.As(err, &h) {
+		return h.Hint
+	}
+	return ""
+}

@@ -1,0 +1,2 @@
+// Package all registers every store with envsync. Import it for its side effect.
+package all
