@@ -1,0 +1,2 @@
+// Package ecs reads and restarts ECS services (ecs://CLUSTER/SERVICE).
+package ecs

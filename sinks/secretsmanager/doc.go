@@ -1,0 +1,2 @@
+// Package secretsmanager keeps variables in AWS Secrets Manager (secretsmanager://NAME).
+package secretsmanager
