@@ -1,0 +1,298 @@
+package envsync
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a parsed envsync.yaml.
+type Config struct {
+	// Path is the file it was read from; Dir its folder, against which
+	// relative paths (rules, tfvars:, file:, flags_file, sources) resolve.
+	Path, Dir string
+	Version   int
+	// Rules is the path of the user's rule file, resolved, or "".
+	Rules string
+	// Apps in file order.
+	Apps []*App
+}
+
+// App is one application: where its variables come from and where each
+// class goes.
+type App struct {
+	Name   string
+	Source string
+	// Routes maps a class (never Ignore) to a store URL.
+	Routes map[Class]string
+	// Restart is the ECS service to roll after a flag change (ecs://CLUSTER/SERVICE), or "".
+	Restart string
+	// FlagsFile is the reviewed copy of the feature env file in git, resolved, or "".
+	FlagsFile string
+	// Line is where the app is defined in the config file.
+	Line int
+}
+
+// Route is one class's destination.
+func (a *App) Route(c Class) (string, bool) {
+	u, ok := a.Routes[c]
+	return u, ok
+}
+
+// LoadConfig reads and validates a config file. Errors name the file and line.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, WithHint(fmt.Errorf("config file %s: %w", path, ErrNotFound),
+				"write one (see the README) or point --config / ENVSYNC_CONFIG at it")
+		}
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig parses and validates the config file content data read from path.
+func ParseConfig(path string, data []byte) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &Config{Path: path, Dir: filepath.Dir(abs)}
+	p := &configParser{file: path}
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, p.yamlErr(err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, p.errf(0, "the file is empty; want version: 1 and apps:")
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, p.errf(root.Line, "want a mapping with version: and apps:")
+	}
+	var appsNode *yaml.Node
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if seen[k.Value] {
+			return nil, p.errf(k.Line, "%q is set twice", k.Value)
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "version":
+			if err := v.Decode(&cfg.Version); err != nil || cfg.Version != 1 {
+				return nil, p.errf(v.Line, "version: want 1, got %q", v.Value)
+			}
+		case "rules":
+			s, err := p.str(v, "rules")
+			if err != nil {
+				return nil, err
+			}
+			cfg.Rules = cfg.resolve(s)
+		case "apps":
+			appsNode = v
+		default:
+			return nil, p.errf(k.Line, "unknown field %q (want version, rules, apps)", k.Value)
+		}
+	}
+	if cfg.Version == 0 {
+		return nil, p.errf(root.Line, "version: is missing; want version: 1")
+	}
+	if appsNode == nil || appsNode.Kind != yaml.MappingNode || len(appsNode.Content) == 0 {
+		line := root.Line
+		if appsNode != nil {
+			line = appsNode.Line
+		}
+		return nil, p.errf(line, "apps: want at least one app, e.g. apps: {web-production: {source: heroku://my-app, routes: {...}}}")
+	}
+	for i := 0; i+1 < len(appsNode.Content); i += 2 {
+		k, v := appsNode.Content[i], appsNode.Content[i+1]
+		if slices.ContainsFunc(cfg.Apps, func(a *App) bool { return a.Name == k.Value }) {
+			return nil, p.errf(k.Line, "app %q is defined twice", k.Value)
+		}
+		app, err := p.app(cfg, k, v)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Apps = append(cfg.Apps, app)
+	}
+	return cfg, nil
+}
+
+// resolve makes a relative path relative to the config file's folder.
+func (c *Config) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// ResolveSource turns a relative source path into one relative to the config
+// file; store URLs are returned unchanged.
+func (c *Config) ResolveSource(src string) string {
+	if IsStoreURL(src) {
+		return src
+	}
+	return c.resolve(src)
+}
+
+// IsStoreURL reports whether s starts with a registered store scheme.
+func IsStoreURL(s string) bool {
+	scheme, _, ok := strings.Cut(s, ":")
+	if !ok || len(scheme) < 2 { // "C:\…" is a path
+		return false
+	}
+	return slices.Contains(Schemes(), strings.ToLower(scheme))
+}
+
+// Select returns the apps named, in config order, or every app when names is
+// empty. An unknown name is an error that lists the known ones.
+func (c *Config) Select(names []string) ([]*App, error) {
+	if len(names) == 0 {
+		return c.Apps, nil
+	}
+	var out []*App
+	for _, n := range names {
+		i := slices.IndexFunc(c.Apps, func(a *App) bool { return a.Name == n })
+		if i < 0 {
+			return nil, WithHint(fmt.Errorf("app %q is not in %s: %w", n, c.Path, ErrNotFound),
+				"known apps: "+strings.Join(c.AppNames(), ", "))
+		}
+		if !slices.Contains(out, c.Apps[i]) {
+			out = append(out, c.Apps[i])
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *App) int { return a.Line - b.Line })
+	return out, nil
+}
+
+// AppNames lists the apps' names in config order.
+func (c *Config) AppNames() []string {
+	names := make([]string, len(c.Apps))
+	for i, a := range c.Apps {
+		names[i] = a.Name
+	}
+	return names
+}
+
+type configParser struct{ file string }
+
+func (p *configParser) errf(line int, format string, args ...any) error {
+	return &PosError{File: p.file, Line: line, Err: fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)}
+}
+
+func (p *configParser) yamlErr(err error) error {
+	// yaml.v3 errors read "yaml: line N: msg".
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var line int
+	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	}
+	return p.errf(line, "not valid YAML: %s", msg)
+}
+
+func (p *configParser) str(v *yaml.Node, field string) (string, error) {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || v.Value == "" {
+		return "", p.errf(v.Line, "%s: want a string", field)
+	}
+	return v.Value, nil
+}
+
+func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
+	app := &App{Name: k.Value, Routes: map[Class]string{}, Line: k.Line}
+	if app.Name == "" || strings.ContainsAny(app.Name, " \t/") {
+		return nil, p.errf(k.Line, "app name %q: use letters, digits, '-' and '_'", app.Name)
+	}
+	if v.Kind != yaml.MappingNode {
+		return nil, p.errf(v.Line, "app %q: want a mapping with source: and routes:", app.Name)
+	}
+	var routes *yaml.Node
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		fk, fv := v.Content[i], v.Content[i+1]
+		field := app.Name + "." + fk.Value
+		switch fk.Value {
+		case "source":
+			s, err := p.str(fv, field)
+			if err != nil {
+				return nil, err
+			}
+			if strings.Contains(s, "://") && !IsStoreURL(s) {
+				return nil, p.errf(fv.Line, "%s: unknown store scheme in %q (want one of %s, or a path to a *.json export or a dotenv file)", field, s, schemeList())
+			}
+			if IsStoreURL(s) {
+				if _, _, err := ParseStoreURL(s); err != nil {
+					return nil, p.errf(fv.Line, "%s: %v", field, err)
+				}
+			}
+			app.Source = cfg.ResolveSource(s)
+		case "routes":
+			routes = fv
+		case "restart":
+			s, err := p.str(fv, field)
+			if err != nil {
+				return nil, err
+			}
+			if _, _, err := ParseECSURL(s); err != nil {
+				return nil, p.errf(fv.Line, "%s: %v", field, err)
+			}
+			app.Restart = s
+		case "flags_file":
+			s, err := p.str(fv, field)
+			if err != nil {
+				return nil, err
+			}
+			app.FlagsFile = cfg.resolve(s)
+		default:
+			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, flags_file)", app.Name, fk.Value)
+		}
+	}
+	if app.Source == "" {
+		return nil, p.errf(k.Line, "app %q: source: is missing (e.g. heroku://my-app or a heroku config --json export)", app.Name)
+	}
+	if routes == nil || routes.Kind != yaml.MappingNode {
+		line := k.Line
+		if routes != nil {
+			line = routes.Line
+		}
+		return nil, p.errf(line, "app %q: routes: want a mapping of class → store URL", app.Name)
+	}
+	for i := 0; i+1 < len(routes.Content); i += 2 {
+		rk, rv := routes.Content[i], routes.Content[i+1]
+		class, err := ParseClass(rk.Value)
+		if err != nil {
+			return nil, p.errf(rk.Line, "app %q: routes: %v", app.Name, err)
+		}
+		if class == Ignore {
+			return nil, p.errf(rk.Line, "app %q: routes: ignore is never routed (those vars only mean something on Heroku)", app.Name)
+		}
+		if _, dup := app.Routes[class]; dup {
+			return nil, p.errf(rk.Line, "app %q: routes: %s is routed twice", app.Name, class)
+		}
+		s, err := p.str(rv, app.Name+".routes."+rk.Value)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := ParseStoreURL(s); err != nil {
+			return nil, p.errf(rv.Line, "app %q: routes: %s: %v", app.Name, class, err)
+		}
+		app.Routes[class] = s
+	}
+	return app, nil
+}
+
+// ParseECSURL splits ecs://CLUSTER/SERVICE.
+func ParseECSURL(raw string) (cluster, service string, err error) {
+	u, perr := url.Parse(raw)
+	if perr != nil || u.Scheme != "ecs" || u.Host == "" || strings.Trim(u.Path, "/") == "" || strings.Contains(strings.Trim(u.Path, "/"), "/") {
+		return "", "", fmt.Errorf("%w: %q: want ecs://CLUSTER/SERVICE", ErrInvalid, raw)
+	}
+	return u.Host, strings.Trim(u.Path, "/"), nil
+}
