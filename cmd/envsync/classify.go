@@ -1,7 +1,238 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/envsync/envsync"
+)
 
 func classifyCommand() *cli.Command {
-	return &cli.Command{Name: "classify", Hidden: true, Action: func(*cli.Context) error { return errNotYet }}
+	return &cli.Command{
+		Name:      "classify",
+		Usage:     "sort each variable of a source into feature, static, dynamic, secret or ignore, and say why",
+		ArgsUsage: " ",
+		Description: `Reads a source and prints every variable's class and the reason for it.
+Secret values are never printed.
+
+A source is a store URL (heroku://APP, s3://BUCKET/KEY.env, file:PATH …), a
+'heroku config --json' export (*.json) or a dotenv file. Without --from, the
+source of the config's app (--app, or the only app) is used.
+
+Precedence: a credential-looking value is secret (unless allow:ed), then your
+overrides:, your rules, the built-in rules, and secret when nothing matched.
+
+Examples:
+  heroku config --json -a acme-production > acme.json
+  envsync classify --from acme.json
+  envsync classify --from heroku://acme-production --explain --format markdown`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "from", Aliases: []string{"f"}, EnvVars: []string{"ENVSYNC_FROM"}, Usage: "the source: a store URL, a *.json export or a dotenv file"},
+			appFlag(),
+			rulesFlag(),
+			formatFlag(),
+			&cli.BoolFlag{Name: "explain", Aliases: []string{"e"}, Usage: "show the rule behind each decision"},
+		},
+		Action: runClassify,
+	}
+}
+
+func runClassify(c *cli.Context) error {
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	if c.NArg() > 0 {
+		return usageError("classify takes no arguments; use --from %s", c.Args().First())
+	}
+	cfg, err := loadConfig(c, c.IsSet("from"))
+	if err != nil {
+		return err
+	}
+	from := c.String("from")
+	opts, counter := openOptions(c, true)
+	if from == "" {
+		if cfg == nil {
+			return usageError("no source: give --from SRC or a config with an app")
+		}
+		apps, err := cfg.Select(c.StringSlice("app"))
+		if err != nil {
+			return err
+		}
+		if len(apps) != 1 {
+			return usageError("the config has %d apps; pick one with --app (%s) or give --from", len(apps), strings.Join(cfg.AppNames(), ", "))
+		}
+		from = apps[0].Source
+	}
+	if cfg != nil {
+		opts.BaseDir = cfg.Dir
+	}
+	cl, err := loadClassifier(c, cfg)
+	if err != nil {
+		return err
+	}
+	src, err := envsync.OpenSource(c.Context, from, opts)
+	if err != nil {
+		return err
+	}
+	entries, err := envsync.ClassifySource(c.Context, src, cl)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", from, err)
+	}
+	defer logCalls(c, counter)
+	w := c.App.Writer
+	switch format {
+	case formatJSON:
+		return writeClassifyJSON(w, from, entries)
+	case formatMarkdown:
+		writeClassifyMarkdown(w, from, entries, c.Bool("explain"))
+	default:
+		writeClassifyText(w, from, entries, c.Bool("explain"))
+	}
+	return nil
+}
+
+// shownValue is the value printed for an entry: never a secret's.
+func shownValue(e envsync.Entry) (string, bool) {
+	if e.Class == envsync.Secret {
+		return "", false
+	}
+	return e.Value, true
+}
+
+type jsonVar struct {
+	Name   string  `json:"name"`
+	Class  string  `json:"class"`
+	Rule   string  `json:"rule"`
+	Reason string  `json:"reason"`
+	Value  *string `json:"value,omitempty"`
+	Addon  string  `json:"addon,omitempty"`
+}
+
+func writeClassifyJSON(w io.Writer, from string, entries []envsync.Entry) error {
+	doc := struct {
+		Source string                `json:"source"`
+		Vars   []jsonVar             `json:"vars"`
+		Counts map[envsync.Class]int `json:"counts"`
+	}{Source: from, Vars: []jsonVar{}, Counts: envsync.CountClasses(entries)}
+	for _, e := range entries {
+		v := jsonVar{Name: e.Name, Class: string(e.Class), Rule: e.Rule, Reason: e.Reason, Addon: e.Addon}
+		if val, ok := shownValue(e); ok {
+			v.Value = &val
+		}
+		doc.Vars = append(doc.Vars, v)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// byClass groups entries by class, in display order.
+func byClass(entries []envsync.Entry) map[envsync.Class][]envsync.Entry {
+	m := map[envsync.Class][]envsync.Entry{}
+	for _, e := range entries {
+		m[e.Class] = append(m[e.Class], e)
+	}
+	return m
+}
+
+func countsLine(entries []envsync.Entry) string {
+	counts := envsync.CountClasses(entries)
+	parts := make([]string, 0, len(envsync.Classes))
+	for _, c := range envsync.Classes {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[c], c))
+	}
+	return fmt.Sprintf("%d variables: %s", len(entries), strings.Join(parts, ", "))
+}
+
+const maxTextValue = 48
+
+func clip(s string) string {
+	s = strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s)
+	if r := []rune(s); len(r) > maxTextValue {
+		return string(r[:maxTextValue-1]) + "…"
+	}
+	return s
+}
+
+func note(e envsync.Entry) string {
+	var n []string
+	if e.Addon != "" {
+		n = append(n, "add-on "+e.Addon+": on AWS another resource provides it")
+	}
+	if e.Class == envsync.Ignore {
+		n = append(n, "Heroku sets it; nothing to move")
+	}
+	return strings.Join(n, "; ")
+}
+
+func writeClassifyText(w io.Writer, from string, entries []envsync.Entry, explain bool) {
+	fmt.Fprintf(w, "%s: %s\n", from, countsLine(entries))
+	groups := byClass(entries)
+	for _, class := range envsync.Classes {
+		list := groups[class]
+		if len(list) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%d)\n", class, len(list))
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		for _, e := range list {
+			val, ok := shownValue(e)
+			if !ok {
+				val = "(sensitive)"
+			} else {
+				val = clip(val)
+			}
+			reason := e.Reason
+			if explain {
+				reason += " [" + e.Rule + "]"
+			}
+			if n := note(e); n != "" {
+				reason += " (" + n + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, val, reason)
+		}
+		tw.Flush()
+	}
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "`", "'").Replace(s)
+}
+
+func writeClassifyMarkdown(w io.Writer, from string, entries []envsync.Entry, explain bool) {
+	fmt.Fprintf(w, "### Classification of `%s`\n\n%s\n\n", mdEscape(from), countsLine(entries))
+	header := "| Name | Class | Value | Reason |"
+	sep := "|---|---|---|---|"
+	if explain {
+		header, sep = header+" Rule |", sep+"---|"
+	}
+	fmt.Fprintf(w, "%s\n%s\n", header, sep)
+	sorted := slices.Clone(entries)
+	slices.SortStableFunc(sorted, func(a, b envsync.Entry) int {
+		return slices.Index(envsync.Classes, a.Class) - slices.Index(envsync.Classes, b.Class)
+	})
+	for _, e := range sorted {
+		val, ok := shownValue(e)
+		if ok {
+			val = "`" + mdEscape(clip(val)) + "`"
+		} else {
+			val = "_(sensitive)_"
+		}
+		reason := e.Reason
+		if n := note(e); n != "" {
+			reason += " (" + n + ")"
+		}
+		row := fmt.Sprintf("| `%s` | %s | %s | %s |", mdEscape(e.Name), e.Class, val, mdEscape(reason))
+		if explain {
+			row += " `" + mdEscape(e.Rule) + "` |"
+		}
+		fmt.Fprintln(w, row)
+	}
 }

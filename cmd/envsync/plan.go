@@ -1,7 +1,279 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/envsync/envsync"
+)
 
 func planCommand() *cli.Command {
-	return &cli.Command{Name: "plan", Hidden: true, Action: func(*cli.Context) error { return errNotYet }}
+	return &cli.Command{
+		Name:  "plan",
+		Usage: "show what an import would change in each routed store (changes nothing)",
+		Description: `Reads each app's source, classifies every variable, reads every routed store
+and prints the changes an import would make. Secret values show as
+"(sensitive)" with a short fingerprint.
+
+Exit codes: 0 no changes, 2 changes to apply, 1 error.`,
+		Flags:  []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag()},
+		Action: func(c *cli.Context) error { return runPlan(c, false) },
+	}
+}
+
+func importCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "import",
+		Usage: "plan, show the plan, then apply it: secrets first, then tfvars, then the S3 env file",
+		Description: `Makes every routed store match the source. The whole plan is validated
+before the first write; a second import makes no write call at all. Nothing
+is deleted from a store unless --prune. Heroku is never written.
+
+Asks before applying unless --yes; refuses without --yes when not on a terminal.`,
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(),
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"ENVSYNC_YES"}, Usage: "apply without asking"},
+		},
+		Action: func(c *cli.Context) error { return runPlan(c, true) },
+	}
+}
+
+func pruneFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "prune", EnvVars: []string{"ENVSYNC_PRUNE"}, Usage: "delete keys found only in a store (default: leave them and report them as extra)"}
+}
+
+func runPlan(c *cli.Context, apply bool) error {
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(c, false)
+	if err != nil {
+		return err
+	}
+	apps, err := cfg.Select(c.StringSlice("app"))
+	if err != nil {
+		return err
+	}
+	cl, err := loadClassifier(c, cfg)
+	if err != nil {
+		return err
+	}
+	opts, counter := openOptions(c, !apply)
+	defer logCalls(c, counter)
+	eng := &envsync.Engine{Classifier: cl, Open: opts, Prune: c.Bool("prune"), Logger: logger(c)}
+
+	var plans []*envsync.AppPlan
+	for _, app := range apps {
+		p, err := eng.Plan(c.Context, cfg, app)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, p)
+	}
+	changes := false
+	for _, p := range plans {
+		if err := p.Validate(); err != nil {
+			return envsync.WithHint(err, "fix these values at the source (or route the class elsewhere); nothing was written")
+		}
+		changes = changes || p.HasChanges()
+	}
+
+	out := c.App.Writer
+	if apply && format == formatText {
+		out = c.App.ErrWriter // the plan is commentary; keep stdout for data
+	}
+	if err := writePlan(out, format, plans); err != nil {
+		return err
+	}
+	if !apply {
+		if changes {
+			return exitCode(exitChanges)
+		}
+		return nil
+	}
+	if !changes {
+		fmt.Fprintln(c.App.ErrWriter, "envsync: nothing to do: every store already matches")
+		return nil
+	}
+	if !c.Bool("yes") {
+		if !isTerminal(c.App.Reader) {
+			return envsync.WithHint(fmt.Errorf("refusing to apply without --yes: stdin is not a terminal"), "review the plan (envsync plan), then run envsync import --yes")
+		}
+		fmt.Fprint(c.App.ErrWriter, "Apply these changes? Only 'yes' is accepted: ")
+		line, _ := bufio.NewReader(c.App.Reader).ReadString('\n')
+		if strings.TrimSpace(line) != "yes" {
+			return fmt.Errorf("import cancelled; nothing was written")
+		}
+	}
+	meta := map[string]string{"envsync-by": actor(), "envsync-reason": "envsync import", "envsync-version": envsync.Version}
+	n := 0
+	for _, p := range plans {
+		if err := eng.Apply(c.Context, p, meta); err != nil {
+			return err
+		}
+		n += len(p.Changes)
+		logger(c).Info("applied", "app", p.App.Name, "changes", len(p.Changes))
+	}
+	fmt.Fprintf(c.App.ErrWriter, "envsync: applied %d change(s) to %d app(s)\n", n, len(plans))
+	return nil
+}
+
+// planJSON is the plan's JSON document.
+type planJSON struct {
+	Changes bool          `json:"changes"`
+	Apps    []planAppJSON `json:"apps"`
+}
+
+type planAppJSON struct {
+	App      string                `json:"app"`
+	Changes  []changeJSON          `json:"changes"`
+	Extra    []changeJSON          `json:"extra"`
+	Counts   map[envsync.Class]int `json:"counts"`
+	Unrouted map[envsync.Class]int `json:"unrouted,omitempty"`
+}
+
+type changeJSON struct {
+	Store     string `json:"store"`
+	Class     string `json:"class"`
+	Key       string `json:"key"`
+	Action    string `json:"action"`
+	Old       string `json:"old,omitempty"`
+	New       string `json:"new,omitempty"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+	Addon     string `json:"addon,omitempty"`
+}
+
+func toChangeJSON(ch envsync.Change) changeJSON {
+	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon}
+	if ch.Old != "" {
+		j.Old = ch.Show(ch.Old)
+	}
+	if ch.New != "" {
+		j.New = ch.Show(ch.New)
+	}
+	return j
+}
+
+func changeList(chs []envsync.Change) []changeJSON {
+	out := make([]changeJSON, 0, len(chs))
+	for _, ch := range chs {
+		out = append(out, toChangeJSON(ch))
+	}
+	return out
+}
+
+func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
+	switch format {
+	case formatJSON:
+		doc := planJSON{Apps: []planAppJSON{}}
+		for _, p := range plans {
+			doc.Changes = doc.Changes || p.HasChanges()
+			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Counts: p.CountByClass()}
+			if len(p.Unrouted) > 0 {
+				a.Unrouted = p.Unrouted
+			}
+			doc.Apps = append(doc.Apps, a)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	case formatMarkdown:
+		for _, p := range plans {
+			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra)
+		}
+	default:
+		for _, p := range plans {
+			writePlanText(w, p)
+		}
+	}
+	return nil
+}
+
+var actionMark = map[envsync.Action]string{envsync.Add: "+", envsync.Update: "~", envsync.Delete: "-", envsync.Extra: "?"}
+
+func changeLine(ch envsync.Change) string {
+	switch ch.Action {
+	case envsync.Add:
+		return fmt.Sprintf("%s %s = %s", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.New)))
+	case envsync.Update:
+		return fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
+	case envsync.Delete:
+		return fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)))
+	default:
+		return fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)))
+	}
+}
+
+func countActions(chs []envsync.Change) (add, upd, del int) {
+	for _, ch := range chs {
+		switch ch.Action {
+		case envsync.Add:
+			add++
+		case envsync.Update:
+			upd++
+		case envsync.Delete:
+			del++
+		}
+	}
+	return
+}
+
+func writePlanText(w io.Writer, p *envsync.AppPlan) {
+	add, upd, del := countActions(p.Changes)
+	fmt.Fprintf(w, "%s: %d to add, %d to update, %d to delete", p.App.Name, add, upd, del)
+	if len(p.Extra) > 0 {
+		fmt.Fprintf(w, " (%d only in a store, left alone; --prune deletes them)", len(p.Extra))
+	}
+	fmt.Fprintln(w)
+	writeChangesByStore(w, append(append([]envsync.Change{}, p.Changes...), p.Extra...))
+	for _, class := range envsync.RoutedClasses {
+		if n := p.Unrouted[class]; n > 0 {
+			fmt.Fprintf(w, "  note: %d %s variable(s) have no route in the config and are not written\n", n, class)
+		}
+	}
+}
+
+func writeChangesByStore(w io.Writer, chs []envsync.Change) {
+	var order []string
+	byStore := map[string][]envsync.Change{}
+	for _, ch := range chs {
+		if _, ok := byStore[ch.Store]; !ok {
+			order = append(order, ch.Store)
+		}
+		byStore[ch.Store] = append(byStore[ch.Store], ch)
+	}
+	for _, s := range order {
+		fmt.Fprintf(w, "  %s\n", s)
+		for _, ch := range byStore[s] {
+			fmt.Fprintf(w, "    %s\n", changeLine(ch))
+		}
+	}
+}
+
+func writePlanMarkdown(w io.Writer, app string, changes, extra []envsync.Change) {
+	add, upd, del := countActions(changes)
+	fmt.Fprintf(w, "### %s: %d to add, %d to update, %d to delete\n\n", mdEscape(app), add, upd, del)
+	all := append(append([]envsync.Change{}, changes...), extra...)
+	if len(all) == 0 {
+		fmt.Fprint(w, "No changes.\n\n")
+		return
+	}
+	fmt.Fprint(w, "| Store | Class | Key | Action | Old | New |\n|---|---|---|---|---|---|\n")
+	for _, ch := range all {
+		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(ch.Store), ch.Class, mdEscape(ch.Key), ch.Action,
+			mdCell(ch, ch.Old), mdCell(ch, ch.New))
+	}
+	fmt.Fprintln(w)
+}
+
+func mdCell(ch envsync.Change, v string) string {
+	if v == "" {
+		return ""
+	}
+	return "`" + mdEscape(clip(ch.Show(v))) + "`"
 }
