@@ -1,0 +1,166 @@
+package classify
+
+import (
+	"math"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// A detector recognises a credential by its value alone.
+type detector struct {
+	id, reason string
+	re         *regexp.Regexp
+}
+
+// Known token formats. Sources: the vendors' documented prefixes (AWS access
+// key ids AKIA/ASIA, Slack xox?-, Stripe sk_/rk_/whsec_, GitHub ghp_/gho_/
+// ghu_/ghs_/ghr_/github_pat_, Google AIza, SendGrid SG., Twilio SK…).
+var detectors = []detector{
+	{"pem-private-key", "value is a PEM private key", regexp.MustCompile(`-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----`)},
+	{"aws-access-key-id", "value is an AWS access key id", regexp.MustCompile(`^(AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}$`)},
+	{"slack-token", "value is a Slack token", regexp.MustCompile(`^xox[abposre]-[A-Za-z0-9-]{10,}$`)},
+	{"slack-webhook", "value is a Slack webhook URL (it embeds a token)", regexp.MustCompile(`^https://hooks\.slack\.com/(services|workflows|triggers)/`)},
+	{"discord-webhook", "value is a Discord webhook URL (it embeds a token)", regexp.MustCompile(`^https://(discord|discordapp)\.com/api/webhooks/`)},
+	{"stripe-secret-key", "value is a Stripe secret or restricted key", regexp.MustCompile(`^(sk|rk)_(live|test)_[A-Za-z0-9]{10,}$`)},
+	{"stripe-webhook-secret", "value is a Stripe webhook signing secret", regexp.MustCompile(`^whsec_[A-Za-z0-9]{20,}$`)},
+	{"github-token", "value is a GitHub token", regexp.MustCompile(`^(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})$`)},
+	{"gitlab-token", "value is a GitLab token", regexp.MustCompile(`^glpat-[A-Za-z0-9_-]{20,}$`)},
+	{"google-api-key", "value is a Google API key", regexp.MustCompile(`^AIza[0-9A-Za-z_-]{35}$`)},
+	{"google-oauth-secret", "value is a Google OAuth client secret", regexp.MustCompile(`^GOCSPX-[A-Za-z0-9_-]{20,}$`)},
+	{"sendgrid-key", "value is a SendGrid API key", regexp.MustCompile(`^SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{20,}$`)},
+	{"twilio-key", "value is a Twilio API key", regexp.MustCompile(`^SK[0-9a-fA-F]{32}$`)},
+	{"openai-key", "value is an OpenAI or Anthropic API key", regexp.MustCompile(`^sk-(proj-|ant-)?[A-Za-z0-9_-]{20,}$`)},
+	{"npm-token", "value is an npm token", regexp.MustCompile(`^npm_[A-Za-z0-9]{30,}$`)},
+	{"jwt", "value is a JSON Web Token", regexp.MustCompile(`^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$`)},
+}
+
+// Query parameters whose value is a credential.
+var secretQuery = regexp.MustCompile(`(?i)^(.*[_-])?(token|key|secret|password|passwd|pwd|signature|sig|auth|credential|credentials|apikey|api_key|access_token|x-amz-signature|x-amz-credential)$`)
+
+// DetectValue reports whether value looks like a credential whatever its
+// name: a known token format, a PEM private key, a URL with a password or
+// with a token in its query, or a long high-entropy string. The reason never
+// contains the value.
+func DetectValue(value string) (id, reason string, ok bool) {
+	v := strings.TrimSpace(value)
+	if len(v) < 8 || publishable.MatchString(v) {
+		return "", "", false
+	}
+	for _, d := range detectors {
+		if d.re.MatchString(v) {
+			return d.id, d.reason, true
+		}
+	}
+	if id, reason, ok := detectURL(v); ok {
+		return id, reason, true
+	}
+	if looksRandom(v) {
+		return "high-entropy", "value is a long random-looking string (a key or token)", true
+	}
+	return "", "", false
+}
+
+func detectURL(v string) (id, reason string, ok bool) {
+	if !strings.Contains(v, "://") {
+		return "", "", false
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		// A URL the parser refuses may still carry credentials: user:pass@host.
+		if rawUserPass.MatchString(v) {
+			return "url-password", "value is a URL with a password", true
+		}
+		return "", "", false
+	}
+	if u.User != nil {
+		if p, set := u.User.Password(); set && p != "" {
+			return "url-password", "value is a URL with a password", true
+		}
+		// A user part that is itself a key (Sentry DSNs, https://KEY@host).
+		if name := u.User.Username(); len(name) >= 16 && looksRandom(name) || hexOrKey.MatchString(name) {
+			return "url-key", "value is a URL whose user part is a key (like a DSN)", true
+		}
+	}
+	for k, vals := range u.Query() {
+		if secretQuery.MatchString(k) && len(vals) > 0 && len(vals[0]) >= 6 {
+			return "url-query-secret", "value is a URL with a credential in its query (" + k + ")", true
+		}
+	}
+	// A long random path segment is a capability URL (webhook URLs, signed links).
+	for _, seg := range strings.Split(u.Path, "/") {
+		if len(seg) >= 24 && looksRandom(seg) {
+			return "url-token-path", "value is a URL with a token in its path", true
+		}
+	}
+	return "", "", false
+}
+
+var (
+	// Keys meant for browsers: Stripe publishable keys.
+	publishable = regexp.MustCompile(`^pk_(live|test)_[A-Za-z0-9]+$`)
+	rawUserPass = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@`)
+	hexOrKey    = regexp.MustCompile(`^[0-9a-f]{32,}$`)
+	tokenLike   = regexp.MustCompile(`^[A-Za-z0-9+/=_.~-]+$`)
+	uuidLike    = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	hexOnly     = regexp.MustCompile(`^(?i)[0-9a-f]+$`)
+	dotted      = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`) // hosts, versions, dotted ids
+)
+
+// looksRandom reports whether s is a long string of token characters whose
+// randomness says "generated key": hex of 32+ digits, or 20+ mixed
+// characters with high Shannon entropy. UUIDs, host names, dotted names,
+// words and numbers are not.
+func looksRandom(s string) bool {
+	if len(s) < 20 || !tokenLike.MatchString(s) || uuidLike.MatchString(s) || dotted.MatchString(s) {
+		return false
+	}
+	if hexOnly.MatchString(s) {
+		return len(s) >= 32 && hasDigitAndLetter(s)
+	}
+	var lower, upper, digit int
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z':
+			lower++
+		case r >= 'A' && r <= 'Z':
+			upper++
+		case r >= '0' && r <= '9':
+			digit++
+		}
+	}
+	classes := 0
+	for _, n := range []int{lower, upper, digit} {
+		if n > 0 {
+			classes++
+		}
+	}
+	if classes < 2 || digit == 0 && classes < 3 {
+		return false
+	}
+	// Words joined by separators (some_long_identifier_name) are not keys.
+	if strings.Count(s, "_")+strings.Count(s, "-")+strings.Count(s, ".") >= 3 && entropy(s) < 4.2 {
+		return false
+	}
+	return entropy(s) >= 3.7
+}
+
+func hasDigitAndLetter(s string) bool {
+	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(strings.ToLower(s), "abcdef")
+}
+
+// entropy is the Shannon entropy of s in bits per character.
+func entropy(s string) float64 {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	h, n := 0.0, float64(len(s))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}

@@ -1,0 +1,375 @@
+package rules
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/envsync/envsync"
+)
+
+// File is a parsed rule file.
+type File struct {
+	Path      string
+	Rules     []Rule
+	Overrides []Override
+	Allow     []Allow
+}
+
+// Rule decides a class when a variable matches it.
+type Rule struct {
+	Name   string
+	Class  envsync.Class
+	Reason string
+	Line   int
+
+	name               *regexp.Regexp
+	words, first, last [][]string
+	value              *regexp.Regexp
+}
+
+// Override forces the class of one exact name.
+type Override struct {
+	Name  string
+	Class envsync.Class
+	Line  int
+}
+
+// Allow says why one exact name's credential-looking value is public.
+type Allow struct {
+	Name, Reason string
+	Line         int
+}
+
+// Match reports whether the rule matches a variable whose name splits into
+// words (see Words).
+func (r *Rule) Match(name string, words []string, value string) bool {
+	if r.name != nil && !r.name.MatchString(name) {
+		return false
+	}
+	if r.words != nil && !slices.ContainsFunc(r.words, func(seq []string) bool { return containsSeq(words, seq) }) {
+		return false
+	}
+	if r.first != nil && (len(words) == 0 || !slices.ContainsFunc(r.first, func(seq []string) bool { return hasPrefix(words, seq) })) {
+		return false
+	}
+	if r.last != nil && (len(words) == 0 || !slices.ContainsFunc(r.last, func(seq []string) bool { return hasSuffix(words, seq) })) {
+		return false
+	}
+	if r.value != nil && !r.value.MatchString(value) {
+		return false
+	}
+	return true
+}
+
+func containsSeq(words, seq []string) bool {
+	for i := 0; i+len(seq) <= len(words); i++ {
+		if slices.Equal(words[i:i+len(seq)], seq) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefix(words, seq []string) bool {
+	return len(words) >= len(seq) && slices.Equal(words[:len(seq)], seq)
+}
+
+func hasSuffix(words, seq []string) bool {
+	return len(words) >= len(seq) && slices.Equal(words[len(words)-len(seq):], seq)
+}
+
+// Words splits a variable name into upper-case words at "_", "-", ".",
+// spaces and camelCase boundaries: "stripeSecretKey" → STRIPE SECRET KEY,
+// "AWS_S3_BUCKET" → AWS S3 BUCKET, "OAuthClientID" → OAUTH CLIENT ID.
+func Words(name string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToUpper(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	rs := []rune(name)
+	for i, r := range rs {
+		if r == '_' || r == '-' || r == '.' || r == ' ' || r == '/' || r == ':' {
+			flush()
+			continue
+		}
+		if len(cur) > 0 && unicode.IsUpper(r) {
+			prev := rs[i-1]
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			// fooBar → foo|Bar; HTTPServer → HTTP|Server; but ID, URL stay whole.
+			if unicode.IsLower(prev) || (unicode.IsUpper(prev) && nextLower) {
+				flush()
+			}
+		}
+		cur = append(cur, r)
+	}
+	flush()
+	return words
+}
+
+type fileYAML struct {
+	Rules     []ruleYAML        `yaml:"rules"`
+	Overrides map[string]string `yaml:"overrides"`
+	Allow     map[string]string `yaml:"allow"`
+	Version   int               `yaml:"version"`
+}
+
+type ruleYAML struct {
+	Name   string   `yaml:"name"`
+	Match  string   `yaml:"match"`
+	Words  []string `yaml:"words"`
+	First  []string `yaml:"first"`
+	Last   []string `yaml:"last"`
+	Value  string   `yaml:"value"`
+	Class  string   `yaml:"class"`
+	Reason string   `yaml:"reason"`
+}
+
+// Load reads and parses a rule file.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("rule file %s: %w", path, envsync.ErrNotFound)
+		}
+		return nil, fmt.Errorf("rule file: %w", err)
+	}
+	return Parse(path, data)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Parse parses a rule file's content. Errors are *envsync.PosError naming
+// path and line.
+func Parse(path string, data []byte) (f *File, err error) {
+	errAt := func(line int, format string, args ...any) error {
+		return &envsync.PosError{File: path, Line: line, Err: fmt.Errorf("%w: "+format, append([]any{envsync.ErrInvalid}, args...)...)}
+	}
+	defer func() { // yaml.v3 has panicked on hostile input before; never let it crash envsync
+		if r := recover(); r != nil {
+			f, err = nil, errAt(0, "cannot parse the rule file")
+		}
+	}()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlErr(path, err)
+	}
+	var raw fileYAML
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, errEOF(err)) {
+		return nil, yamlErr(path, err)
+	}
+	if raw.Version != 0 && raw.Version != 1 {
+		return nil, errAt(findKey(&doc, "version"), "version: want 1")
+	}
+	f = &File{Path: path}
+	ruleNodes := seqItems(&doc, "rules")
+	seen := map[string]bool{}
+	for i, ry := range raw.Rules {
+		line := 0
+		if i < len(ruleNodes) {
+			line = ruleNodes[i].Line
+		}
+		r, err := compile(ry, line)
+		if err != nil {
+			return nil, errAt(line, "rule %d (%s): %v", i+1, ry.Name, err)
+		}
+		if seen[r.Name] {
+			return nil, errAt(line, "rule name %q is used twice", r.Name)
+		}
+		seen[r.Name] = true
+		f.Rules = append(f.Rules, *r)
+	}
+	for _, kv := range mapItems(&doc, "overrides") {
+		c, err := envsync.ParseClass(kv[1].Value)
+		if err != nil {
+			return nil, errAt(kv[1].Line, "overrides: %s: %v", kv[0].Value, err)
+		}
+		f.Overrides = append(f.Overrides, Override{Name: kv[0].Value, Class: c, Line: kv[0].Line})
+	}
+	for _, kv := range mapItems(&doc, "allow") {
+		if strings.TrimSpace(kv[1].Value) == "" {
+			return nil, errAt(kv[1].Line, "allow: %s: give the reason its value is public", kv[0].Value)
+		}
+		f.Allow = append(f.Allow, Allow{Name: kv[0].Value, Reason: kv[1].Value, Line: kv[0].Line})
+	}
+	return f, nil
+}
+
+func errEOF(err error) error {
+	if err != nil && err.Error() == "EOF" {
+		return err
+	}
+	return errors.New("not eof")
+}
+
+func yamlErr(path string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	line := 0
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		fmt.Sscan(m[1], &line)
+		msg = m[2]
+	}
+	msg = strings.ReplaceAll(msg, "rules.ruleYAML", "a rule")
+	msg = strings.ReplaceAll(msg, "rules.fileYAML", "the rule file")
+	if strings.Contains(msg, "not found in") {
+		msg = "unknown " + msg + " (a rule has name, match, words, first, last, value, class, reason; the file has rules, overrides, allow)"
+	}
+	return &envsync.PosError{File: path, Line: line, Err: fmt.Errorf("%w: %s", envsync.ErrInvalid, msg)}
+}
+
+// seqItems returns the item nodes of the top-level sequence key.
+func seqItems(doc *yaml.Node, key string) []*yaml.Node {
+	if v := valueOf(doc, key); v != nil && v.Kind == yaml.SequenceNode {
+		return v.Content
+	}
+	return nil
+}
+
+// mapItems returns the key/value node pairs of the top-level mapping key.
+func mapItems(doc *yaml.Node, key string) [][2]*yaml.Node {
+	var out [][2]*yaml.Node
+	if v := valueOf(doc, key); v != nil && v.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			out = append(out, [2]*yaml.Node{v.Content[i], v.Content[i+1]})
+		}
+	}
+	return out
+}
+
+func valueOf(doc *yaml.Node, key string) *yaml.Node {
+	if doc == nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func findKey(doc *yaml.Node, key string) int {
+	if v := valueOf(doc, key); v != nil {
+		return v.Line
+	}
+	return 0
+}
+
+var ruleName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+func compile(ry ruleYAML, line int) (*Rule, error) {
+	if !ruleName.MatchString(ry.Name) {
+		return nil, fmt.Errorf("name: want a short id of lower-case letters, digits, '-', '_' or '.'")
+	}
+	class, err := envsync.ParseClass(ry.Class)
+	if err != nil {
+		return nil, fmt.Errorf("class: %w", err)
+	}
+	r := &Rule{Name: ry.Name, Class: class, Reason: ry.Reason, Line: line}
+	if ry.Match != "" {
+		if r.name, err = nameMatcher(ry.Match); err != nil {
+			return nil, fmt.Errorf("match: %w", err)
+		}
+	}
+	if r.words, err = wordList("words", ry.Words); err != nil {
+		return nil, err
+	}
+	if r.first, err = wordList("first", ry.First); err != nil {
+		return nil, err
+	}
+	if r.last, err = wordList("last", ry.Last); err != nil {
+		return nil, err
+	}
+	if ry.Value != "" {
+		if r.value, err = regexp.Compile(ry.Value); err != nil {
+			return nil, fmt.Errorf("value: bad regex: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	}
+	if r.name == nil && r.words == nil && r.first == nil && r.last == nil && r.value == nil {
+		return nil, fmt.Errorf("give at least one of match, words, first, last, value")
+	}
+	if r.Reason == "" {
+		r.Reason = "matches rule " + r.Name
+	}
+	return r, nil
+}
+
+func wordList(field string, list []string) ([][]string, error) {
+	if list == nil {
+		return nil, nil
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%s: empty list", field)
+	}
+	out := make([][]string, 0, len(list))
+	for _, w := range list {
+		seq := strings.Fields(strings.ToUpper(w))
+		if len(seq) == 0 {
+			return nil, fmt.Errorf("%s: empty word", field)
+		}
+		for _, s := range seq {
+			if len(Words(s)) != 1 {
+				return nil, fmt.Errorf("%s: %q is not one word (names split at _ - . and camelCase)", field, w)
+			}
+		}
+		out = append(out, seq)
+	}
+	return out, nil
+}
+
+// nameMatcher compiles a glob ("SLACK_*_CHANNEL") or a /regex/, both
+// case-insensitive and anchored to the whole name.
+func nameMatcher(m string) (*regexp.Regexp, error) {
+	if len(m) >= 2 && strings.HasPrefix(m, "/") && strings.HasSuffix(m, "/") {
+		re, err := regexp.Compile("(?i)" + m[1:len(m)-1])
+		if err != nil {
+			return nil, fmt.Errorf("bad regex: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		return re, nil
+	}
+	var b strings.Builder
+	b.WriteString("(?i)^")
+	for _, r := range m {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+//go:embed builtin.yaml
+var builtinYAML []byte
+
+var builtin = sync.OnceValues(func() (*File, error) { return Parse("builtin.yaml", builtinYAML) })
+
+// Builtin returns the built-in rules. They are parsed once; a test proves
+// they parse, so an error here is a bug in envsync.
+func Builtin() *File {
+	f, err := builtin()
+	if err != nil {
+		panic("envsync: the built-in rules do not parse: " + err.Error())
+	}
+	return f
+}

@@ -1,2 +1,0 @@
-// Package ecs reads and restarts ECS services (ecs://CLUSTER/SERVICE).
-package ecs
