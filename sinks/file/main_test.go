@@ -1,0 +1,9 @@
+package file
+
+import (
+	"testing"
+
+	"github.com/envsync/envsync/sinks/sinktest"
+)
+
+func TestMain(m *testing.M) { sinktest.Main(m) }

@@ -1,0 +1,99 @@
+package tfvars
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/envsync/envsync"
+	"github.com/envsync/envsync/sinks/internal/localfile"
+	"github.com/envsync/envsync/sinks/sinktest"
+)
+
+func TestMain(m *testing.M) { sinktest.Main(m) }
+
+func TestContract(t *testing.T) {
+	sinktest.Run(t, sinktest.Harness{
+		New: func(t *testing.T, opts envsync.OpenOptions) envsync.Store {
+			st, err := envsync.Open(t.Context(), "tfvars:infra/app.auto.tfvars#app_env", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+		LocalWrites: func() int { return int(localfile.Writes.Load()) },
+		Multiline:   true,
+		EmptyValues: true,
+		Conditional: true,
+	})
+}
+
+const handWritten = `# Hand-written: keep me.
+desired_count = 2 # two tasks
+
+cpu    = 512
+memory = 1024
+`
+
+func TestKeepsOtherBytes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.tfvars")
+	if err := os.WriteFile(path, []byte(handWritten), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	opts := envsync.OpenOptions{BaseDir: dir}
+	static, _ := envsync.Open(ctx, "tfvars:app.tfvars#app_static_env", opts)
+	dynamic, _ := envsync.Open(ctx, "tfvars:app.tfvars#app_dynamic_env", opts)
+	write := func(st envsync.Store, vars map[string]string) {
+		t.Helper()
+		base, err := st.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Write(ctx, &envsync.WriteRequest{Base: base, Vars: vars}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(static, map[string]string{"RAILS_ENV": "production", "weird key": `a "b" ${c} %{d}`})
+	write(dynamic, map[string]string{"WEB_CONCURRENCY": "3"})
+	write(static, map[string]string{"RAILS_ENV": "staging"})
+	got, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(got), handWritten) {
+		t.Fatalf("the hand-written part changed:\n%s", got)
+	}
+	for _, want := range []string{"app_static_env = {\n  RAILS_ENV = \"staging\"\n}", "WEB_CONCURRENCY = \"3\""} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("file lacks %q:\n%s", want, got)
+		}
+	}
+	snap, err := dynamic.Read(ctx)
+	if err != nil || snap.Vars["WEB_CONCURRENCY"] != "3" || len(snap.Vars) != 1 {
+		t.Fatalf("dynamic = %v, %v", snap, err)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"syntax.tfvars":  "a = {\n  b = \n",
+		"notmap.tfvars":  "x = 1\napp_env = \"str\"\n",
+		"nested.tfvars":  "app_env = {\n  A = { b = 1 }\n}\n",
+		"funcref.tfvars": "app_env = var.foo\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+			st, _ := envsync.Open(t.Context(), "tfvars:"+name+"#app_env", envsync.OpenOptions{BaseDir: dir})
+			_, err := st.Read(t.Context())
+			var pe *envsync.PosError
+			if !errors.As(err, &pe) || pe.Line == 0 || !strings.Contains(err.Error(), name) {
+				t.Fatalf("err = %v; want a file:line error", err)
+			}
+		})
+	}
+	if _, err := envsync.Open(t.Context(), "tfvars:x.tfvars", envsync.OpenOptions{}); !errors.Is(err, envsync.ErrInvalid) {
+		t.Fatalf("missing #VARIABLE: err = %v", err)
+	}
+}
