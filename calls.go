@@ -28,17 +28,23 @@ func (c *CallCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else if req.URL.Query().Has("versions") {
 		op += " versions"
 	}
+	c.Count(op)
+	next := c.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(req)
+}
+
+// Count records one call of op. Clients that do not go through RoundTrip
+// (the AWS SDK, which counts each attempt in its middleware) call it directly.
+func (c *CallCounter) Count(op string) {
 	c.mu.Lock()
 	if c.calls == nil {
 		c.calls = map[string]int{}
 	}
 	c.calls[op]++
 	c.mu.Unlock()
-	next := c.Next
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	return next.RoundTrip(req)
 }
 
 // Client returns an *http.Client that counts through c.
@@ -88,5 +94,5 @@ func IsWriteOp(op string) bool {
 	case "PUT", "POST", "PATCH", "DELETE":
 		return true
 	}
-	return !slices.ContainsFunc([]string{"Get", "Describe", "List", "BatchGet"}, func(p string) bool { return strings.HasPrefix(op, p) })
+	return !slices.ContainsFunc([]string{"Get", "Head", "Describe", "List", "BatchGet"}, func(p string) bool { return strings.HasPrefix(op, p) })
 }

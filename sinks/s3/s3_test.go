@@ -1,0 +1,114 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/envsync/envsync"
+	"github.com/envsync/envsync/sinks/internal/awscfg"
+	"github.com/envsync/envsync/sinks/sinktest"
+)
+
+func TestMain(m *testing.M) { sinktest.Main(m) }
+
+// bucket creates a versioned bucket on moto.
+func bucket(t *testing.T) string {
+	t.Helper()
+	ctx := t.Context()
+	cfg, err := awscfg.Load(ctx, envsync.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	name := sinktest.Name("envsync")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &name, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func TestContract(t *testing.T) {
+	sinktest.AWS(t)
+	b := bucket(t)
+	n := 0
+	sinktest.Run(t, sinktest.Harness{
+		New: func(t *testing.T, opts envsync.OpenOptions) envsync.Store {
+			n++
+			st, err := envsync.Open(t.Context(), fmt.Sprintf("s3://%s/app%d/feature.env", b, n), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+		Conditional: true,
+	})
+}
+
+func TestMetadataAndVersions(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	st, err := envsync.Open(ctx, "s3://"+bucket(t)+"/prod/feature.env", envsync.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []string{"on", "off"} {
+		base, _ := st.Read(ctx)
+		meta := map[string]string{"envsync-by": "ana@example.com", "envsync-reason": fmt.Sprintf("flip %d: ünïcode", i)}
+		if err := st.Write(ctx, &envsync.WriteRequest{Base: base, Vars: map[string]string{"FEATURE_X": v}, Meta: meta}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, _ := st.Read(ctx)
+	if snap.Meta["envsync-reason"] != "flip 1: ünïcode" || snap.Meta["envsync-by"] != "ana@example.com" {
+		t.Fatalf("meta = %v", snap.Meta)
+	}
+	vs, enabled, err := st.(*Store).Versions(ctx)
+	if err != nil || !enabled || len(vs) != 2 || !vs[0].Latest {
+		t.Fatalf("versions = %+v, %v, %v", vs, enabled, err)
+	}
+	old, err := st.(*Store).ReadVersion(ctx, vs[1].ID)
+	if err != nil || old.Vars["FEATURE_X"] != "on" {
+		t.Fatalf("old version = %v, %v", old, err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	st, _ := envsync.Open(ctx, "s3://no-such-bucket-envsync/x.env", envsync.OpenOptions{})
+	if _, err := st.Read(ctx); !errors.Is(err, envsync.ErrNotFound) || envsync.Hint(err) == "" {
+		t.Fatalf("missing bucket: err = %v", err)
+	}
+	if _, err := envsync.Open(ctx, "s3://b/x.txt", envsync.OpenOptions{}); !errors.Is(err, envsync.ErrInvalid) {
+		t.Fatalf("key without .env: err = %v", err)
+	}
+	if _, err := envsync.Open(ctx, "s3://b/x.env?acl=public", envsync.OpenOptions{}); !errors.Is(err, envsync.ErrInvalid) {
+		t.Fatalf("unknown parameter: err = %v", err)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	sinktest.AWS(t)
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens on port 1
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	c := &envsync.CallCounter{}
+	st, _ := envsync.Open(ctx, "s3://b/x.env", envsync.OpenOptions{HTTPClient: c.Client()})
+	_, err := st.Read(ctx)
+	if !errors.Is(err, envsync.ErrUnreachable) {
+		t.Fatalf("err = %v; want ErrUnreachable", err)
+	}
+	if n := c.Total(); n > awscfg.MaxAttempts {
+		t.Fatalf("%d attempts; want at most %d", n, awscfg.MaxAttempts)
+	}
+}
