@@ -1,2 +1,0 @@
-// Package secretsmanager keeps variables in AWS Secrets Manager (secretsmanager://NAME).
-package secretsmanager

@@ -1,0 +1,105 @@
+package secretsmanager
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/envsync/envsync"
+	"github.com/envsync/envsync/sinks/sinktest"
+)
+
+func TestMain(m *testing.M) { sinktest.Main(m) }
+
+func open(t *testing.T, raw string, opts envsync.OpenOptions) envsync.Store {
+	t.Helper()
+	st, err := envsync.Open(t.Context(), raw, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestContractJSON(t *testing.T) {
+	sinktest.AWS(t)
+	sinktest.Run(t, sinktest.Harness{
+		New: func(t *testing.T, opts envsync.OpenOptions) envsync.Store {
+			return open(t, "secretsmanager://"+sinktest.Name("acme/app"), opts)
+		},
+		Multiline:   true,
+		EmptyValues: true,
+	})
+}
+
+func TestContractPerKey(t *testing.T) {
+	sinktest.AWS(t)
+	sinktest.Run(t, sinktest.Harness{
+		New: func(t *testing.T, opts envsync.OpenOptions) envsync.Store {
+			return open(t, "secretsmanager://"+sinktest.Name("acme/perkey")+"?layout=per-key", opts)
+		},
+		Multiline: true,
+	})
+}
+
+// Importing 200 keys into the JSON layout costs what importing 2 does: one
+// read and one create; re-applying writes nothing.
+func TestCallCounts(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	for _, n := range []int{2, 200} {
+		c := &envsync.CallCounter{}
+		st := open(t, "secretsmanager://"+sinktest.Name("acme/calls"), envsync.OpenOptions{HTTPClient: c.Client()})
+		vars := map[string]string{}
+		for i := range n {
+			vars[fmt.Sprintf("KEY_%03d", i)] = fmt.Sprintf("value-%d-%s", i, strings.Repeat("x", 20))
+		}
+		base, err := st.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Write(ctx, &envsync.WriteRequest{Base: base, Vars: vars}); err != nil {
+			t.Fatal(err)
+		}
+		if c.Reads() != 1 || c.Writes() != 1 {
+			t.Errorf("%d keys: %d reads, %d writes (%v); want 1 and 1", n, c.Reads(), c.Writes(), c.Calls())
+		}
+		c.Reset()
+		base, _ = st.Read(ctx)
+		if err := st.Write(ctx, &envsync.WriteRequest{Base: base, Vars: vars}); err != nil {
+			t.Fatal(err)
+		}
+		if c.Writes() != 0 {
+			t.Errorf("%d keys: a no-op made %d writes", n, c.Writes())
+		}
+	}
+}
+
+func TestPerKeyBatches(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	c := &envsync.CallCounter{}
+	st := open(t, "secretsmanager://"+sinktest.Name("acme/batch")+"?layout=per-key", envsync.OpenOptions{HTTPClient: c.Client()})
+	vars := map[string]string{}
+	for i := range 45 {
+		vars[fmt.Sprintf("K%02d", i)] = "v"
+	}
+	if err := st.Write(ctx, &envsync.WriteRequest{Base: envsync.EmptySnapshot(), Vars: vars}); err != nil {
+		t.Fatal(err)
+	}
+	c.Reset()
+	snap, err := st.Read(ctx)
+	if err != nil || len(snap.Vars) != 45 {
+		t.Fatalf("read %d vars, %v", len(snap.Vars), err)
+	}
+	if got := c.Calls()["BatchGetSecretValue"]; got != 3 {
+		t.Fatalf("BatchGetSecretValue calls = %d; want 3 for 45 keys (20 a call)", got)
+	}
+}
+
+func TestBadURL(t *testing.T) {
+	for _, raw := range []string{"secretsmanager://", "secretsmanager://x?layout=yaml", "secretsmanager://x?foo=1", "secretsmanager://x?recovery=2"} {
+		if _, err := envsync.Open(t.Context(), raw, envsync.OpenOptions{}); err == nil {
+			t.Errorf("%s: want an error", raw)
+		}
+	}
+}
