@@ -1,0 +1,222 @@
+// Package herokutest is a local server that behaves like the parts of the
+// Heroku Platform API envsync uses (https://devcenter.heroku.com/articles/platform-api-reference):
+// bearer-token auth, the "Accept: application/vnd.heroku+json; version=3"
+// header, GET and PATCH /apps/{app}/config-vars (PATCH sets values, JSON
+// null deletes, the response is the full new object), GET
+// /apps/{app}/addons with each add-on's config_vars, Heroku's JSON error
+// bodies ({"id": "not_found", "message": …}), and injected 429/5xx failures
+// with Retry-After. Tests run the real heroku-go client against it.
+package herokutest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Request is one request the server saw.
+type Request struct {
+	Method, Path string
+	Status       int
+}
+
+// Server is a fake Heroku Platform API.
+type Server struct {
+	*httptest.Server
+	token string
+
+	mu        sync.Mutex
+	apps      map[string]*app
+	forbidden map[string]bool
+	failures  []failure
+	requests  []Request
+}
+
+type app struct {
+	id     string
+	config map[string]string
+	addons []addon
+}
+
+type addon struct {
+	Name    string
+	Service string
+	Vars    []string
+}
+
+type failure struct {
+	method     string
+	status     int
+	retryAfter string
+}
+
+// New starts a server that accepts token; it stops when the test ends.
+func New(t testing.TB, token string) *Server {
+	s := &Server{token: token, apps: map[string]*app{}, forbidden: map[string]bool{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *Server) app(name string) *app {
+	a := s.apps[name]
+	if a == nil {
+		a = &app{id: fmt.Sprintf("01234567-89ab-cdef-0123-%012d", len(s.apps)+1), config: map[string]string{}}
+		s.apps[name] = a
+	}
+	return a
+}
+
+// SetConfig sets (merges) an app's config vars, creating the app.
+func (s *Server) SetConfig(name string, vars map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	maps.Copy(s.app(name).config, vars)
+}
+
+// AddAddon attaches an add-on that owns vars (and sets them).
+func (s *Server) AddAddon(appName, addonName, service string, vars map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.app(appName)
+	maps.Copy(a.config, vars)
+	ad := addon{Name: addonName, Service: service}
+	for k := range vars {
+		ad.Vars = append(ad.Vars, k)
+	}
+	a.addons = append(a.addons, ad)
+}
+
+// Forbid makes the app answer 403 (the token's account has no access).
+func (s *Server) Forbid(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forbidden[name] = true
+}
+
+// Config returns a copy of an app's config vars.
+func (s *Server) Config(name string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[name]; a != nil {
+		return maps.Clone(a.config)
+	}
+	return nil
+}
+
+// FailNext makes the next n requests with method answer status, with a
+// Retry-After header when retryAfter is not "".
+func (s *Server) FailNext(method string, n, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures = append(s.failures, failure{method, status, retryAfter})
+	}
+}
+
+// Requests returns the requests seen so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Count counts the requests seen with method.
+func (s *Server) Count(method string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	status := s.handle(w, r)
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Status: status})
+}
+
+func writeErr(w http.ResponseWriter, status int, id, msg string) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"id": id, "message": msg})
+	return status
+}
+
+func writeJSON(w http.ResponseWriter, v any) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("RateLimit-Remaining", "4499")
+	json.NewEncoder(w).Encode(v)
+	return http.StatusOK
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
+	if r.Header.Get("Authorization") != "Bearer "+s.token {
+		return writeErr(w, http.StatusUnauthorized, "unauthorized", "Invalid credentials provided.")
+	}
+	// The API answers requests without the version=3 Accept header with an error.
+	if !strings.Contains(r.Header.Get("Accept"), "application/vnd.heroku+json; version=3") {
+		return writeErr(w, http.StatusBadRequest, "bad_request", "Please specify a version along with Heroku's API MIME type.")
+	}
+	for i, f := range s.failures {
+		if f.method == r.Method {
+			s.failures = append(s.failures[:i], s.failures[i+1:]...)
+			if f.retryAfter != "" {
+				w.Header().Set("Retry-After", f.retryAfter)
+			}
+			if f.status == http.StatusTooManyRequests {
+				w.Header().Set("RateLimit-Remaining", "0")
+				return writeErr(w, f.status, "rate_limit", "Your account reached the API rate limit.")
+			}
+			return writeErr(w, f.status, "internal_server_error", "Internal server error.")
+		}
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 3 || parts[0] != "apps" {
+		return writeErr(w, http.StatusNotFound, "not_found", "The requested API endpoint was not found.")
+	}
+	name := parts[1]
+	if s.forbidden[name] {
+		return writeErr(w, http.StatusForbidden, "forbidden", "You do not have access to the app "+name+".")
+	}
+	a := s.apps[name]
+	if a == nil {
+		return writeErr(w, http.StatusNotFound, "not_found", "Couldn't find that app.")
+	}
+	switch {
+	case parts[2] == "config-vars" && r.Method == http.MethodGet:
+		return writeJSON(w, a.config)
+	case parts[2] == "config-vars" && r.Method == http.MethodPatch:
+		var patch map[string]*string
+		if err := json.NewDecoder(r.Body).Decode(&patch); err != nil {
+			return writeErr(w, http.StatusBadRequest, "bad_request", "Invalid JSON.")
+		}
+		for k, v := range patch {
+			if v == nil {
+				delete(a.config, k)
+			} else {
+				a.config[k] = *v
+			}
+		}
+		return writeJSON(w, a.config)
+	case parts[2] == "addons" && r.Method == http.MethodGet:
+		out := []map[string]any{}
+		for _, ad := range a.addons {
+			out = append(out, map[string]any{
+				"name": ad.Name, "config_vars": ad.Vars,
+				"addon_service": map[string]string{"name": ad.Service},
+				"app":           map[string]string{"name": name, "id": a.id},
+			})
+		}
+		return writeJSON(w, out)
+	}
+	return writeErr(w, http.StatusNotFound, "not_found", "The requested API endpoint was not found.")
+}
