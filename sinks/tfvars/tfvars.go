@@ -47,13 +47,20 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 
 // Read evaluates the variable's map of strings.
 func (s *Store) Read(_ context.Context) (*envsync.Snapshot, error) {
-	data, version, exists, err := localfile.Read(s.path)
+	data, _, exists, err := localfile.Read(s.path)
 	if err != nil {
 		return nil, err
 	}
 	if !exists {
 		return envsync.EmptySnapshot(), nil
 	}
+	return s.parse(data)
+}
+
+// parse reads the variable out of the file's content. The snapshot's
+// version covers only this variable's bytes: routes sharing a file do not
+// conflict with each other.
+func (s *Store) parse(data []byte) (*envsync.Snapshot, error) {
 	f, diags := hclsyntax.ParseConfig(data, s.path, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, s.diagErr(diags)
@@ -64,8 +71,9 @@ func (s *Store) Read(_ context.Context) (*envsync.Snapshot, error) {
 	}
 	attr, ok := attrs[s.variable]
 	if !ok {
-		return &envsync.Snapshot{Vars: map[string]string{}, Version: version}, nil
+		return envsync.EmptySnapshot(), nil
 	}
+	version := localfile.Version(attr.Range.SliceBytes(data))
 	val, diags := attr.Expr.Value(nil)
 	if diags.HasErrors() {
 		return nil, s.diagErr(diags)
@@ -99,12 +107,18 @@ func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
 	if envsync.Unchanged(req.Base, req.Vars) {
 		return nil
 	}
-	data, version, _, err := localfile.Read(s.path)
+	data, _, exists, err := localfile.Read(s.path)
 	if err != nil {
 		return err
 	}
-	if version != req.Base.Version {
-		return fmt.Errorf("%s: %w", s.path, envsync.ErrConflict)
+	cur := envsync.EmptySnapshot()
+	if exists {
+		if cur, err = s.parse(data); err != nil {
+			return err
+		}
+	}
+	if cur.Version != req.Base.Version {
+		return fmt.Errorf("%s#%s: %w", s.path, s.variable, envsync.ErrConflict)
 	}
 	f, diags := hclwrite.ParseConfig(data, s.path, hcl.InitialPos)
 	if diags.HasErrors() {
@@ -119,7 +133,7 @@ func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
 		body.AppendNewline()
 	}
 	body.SetAttributeRaw(s.variable, tokens)
-	return localfile.Write(s.path, f.Bytes(), version, 0o644, false)
+	return localfile.Replace(s.path, f.Bytes(), 0o644, false)
 }
 
 // mapTokens renders vars as a formatted HCL object expression, keys sorted.

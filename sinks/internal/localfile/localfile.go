@@ -45,12 +45,21 @@ func Version(data []byte) string {
 // it must not exist yet). perm is used for a new file; an existing file keeps
 // its mode unless private is set, which forces 0600.
 func Write(path string, data []byte, base string, perm fs.FileMode, private bool) error {
-	_, cur, exists, err := Read(path)
+	_, cur, _, err := Read(path)
 	if err != nil {
 		return err
 	}
-	if (base == "") == exists || exists && cur != base {
+	if cur != base {
 		return fmt.Errorf("%s: %w", path, envsync.ErrConflict)
+	}
+	return Replace(path, data, perm, private)
+}
+
+// Replace writes data to path atomically (temp file, fsync, rename).
+func Replace(path string, data []byte, perm fs.FileMode, private bool) error {
+	exists := false
+	if _, err := os.Stat(path); err == nil {
+		exists = true
 	}
 	if exists && !private {
 		if st, err := os.Stat(path); err == nil {
