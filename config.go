@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -199,12 +200,28 @@ func (p *configParser) yamlErr(err error) error {
 	return p.errf(line, "not valid YAML: %s", msg)
 }
 
+// str reads a string field; ${VAR} is replaced by the environment variable
+// VAR (an unset variable is an error), so one config serves several stages.
 func (p *configParser) str(v *yaml.Node, field string) (string, error) {
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || v.Value == "" {
 		return "", p.errf(v.Line, "%s: want a string", field)
 	}
-	return v.Value, nil
+	var missing []string
+	s := envRef.ReplaceAllStringFunc(v.Value, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		val, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return val
+	})
+	if len(missing) > 0 {
+		return "", p.errf(v.Line, "%s: environment variable %s is not set", field, strings.Join(missing, ", "))
+	}
+	return s, nil
 }
+
+var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 	app := &App{Name: k.Value, Routes: map[Class]string{}, Line: k.Line}

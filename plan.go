@@ -167,7 +167,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 	g.Go(func() error {
 		s, err := src.Read(gctx)
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", app.Source, err)
+			return err // names the file and line, or the store URL
 		}
 		srcSnap = s
 		return nil
@@ -176,7 +176,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 		g.Go(func() error {
 			s, err := t.store.Read(gctx)
 			if err != nil {
-				return fmt.Errorf("reading %s: %w", t.url, err)
+				return err // stores name themselves in their errors
 			}
 			t.base = s
 			return nil

@@ -149,6 +149,8 @@ func Load(path string) (*File, error) {
 	return Parse(path, data)
 }
 
+var unknownField = regexp.MustCompile(`field (\S+) not found in type rules\.(\w+)`)
+
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
 // Parse parses a rule file's content. Errors are *envsync.PosError naming
@@ -224,11 +226,14 @@ func yamlErr(path string, err error) error {
 		fmt.Sscan(m[1], &line)
 		msg = m[2]
 	}
-	msg = strings.ReplaceAll(msg, "rules.ruleYAML", "a rule")
-	msg = strings.ReplaceAll(msg, "rules.fileYAML", "the rule file")
-	if strings.Contains(msg, "not found in") {
-		msg = "unknown " + msg + " (a rule has name, match, words, first, last, value, class, reason; the file has rules, overrides, allow)"
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		if m[2] == "ruleYAML" {
+			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, first, last, value, class, reason)", m[1])
+		} else {
+			msg = fmt.Sprintf("unknown field %q (want version, rules, overrides, allow)", m[1])
+		}
 	}
+	msg = strings.NewReplacer("rules.ruleYAML", "a rule", "rules.fileYAML", "the rule file").Replace(msg)
 	return &envsync.PosError{File: path, Line: line, Err: fmt.Errorf("%w: %s", envsync.ErrInvalid, msg)}
 }
 

@@ -83,7 +83,7 @@ func runClassify(c *cli.Context) error {
 	}
 	entries, err := envsync.ClassifySource(c.Context, src, cl)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", from, err)
+		return err // errors name the file and line, or the store URL
 	}
 	defer logCalls(c, counter)
 	w := c.App.Writer
@@ -117,10 +117,10 @@ type jsonVar struct {
 
 func writeClassifyJSON(w io.Writer, from string, entries []envsync.Entry) error {
 	doc := struct {
-		Source string                `json:"source"`
-		Vars   []jsonVar             `json:"vars"`
-		Counts map[envsync.Class]int `json:"counts"`
-	}{Source: from, Vars: []jsonVar{}, Counts: envsync.CountClasses(entries)}
+		Source string     `json:"source"`
+		Vars   []jsonVar  `json:"vars"`
+		Counts countsJSON `json:"counts"`
+	}{Source: from, Vars: []jsonVar{}, Counts: toCounts(envsync.CountClasses(entries))}
 	for _, e := range entries {
 		v := jsonVar{Name: e.Name, Class: string(e.Class), Rule: e.Rule, Reason: e.Reason, Addon: e.Addon}
 		if val, ok := shownValue(e); ok {
@@ -131,6 +131,19 @@ func writeClassifyJSON(w io.Writer, from string, entries []envsync.Entry) error 
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+// countsJSON keeps the classes in display order in JSON.
+type countsJSON struct {
+	Feature int `json:"feature"`
+	Static  int `json:"static"`
+	Dynamic int `json:"dynamic"`
+	Secret  int `json:"secret"`
+	Ignore  int `json:"ignore"`
+}
+
+func toCounts(m map[envsync.Class]int) countsJSON {
+	return countsJSON{m[envsync.Feature], m[envsync.Static], m[envsync.Dynamic], m[envsync.Secret], m[envsync.Ignore]}
 }
 
 // byClass groups entries by class, in display order.

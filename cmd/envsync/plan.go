@@ -133,7 +133,7 @@ type planAppJSON struct {
 	App      string                `json:"app"`
 	Changes  []changeJSON          `json:"changes"`
 	Extra    []changeJSON          `json:"extra"`
-	Counts   map[envsync.Class]int `json:"counts"`
+	Counts   countsJSON            `json:"counts"`
 	Unrouted map[envsync.Class]int `json:"unrouted,omitempty"`
 }
 
@@ -173,7 +173,7 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 		doc := planJSON{Apps: []planAppJSON{}}
 		for _, p := range plans {
 			doc.Changes = doc.Changes || p.HasChanges()
-			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Counts: p.CountByClass()}
+			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Counts: toCounts(p.CountByClass())}
 			if len(p.Unrouted) > 0 {
 				a.Unrouted = p.Unrouted
 			}

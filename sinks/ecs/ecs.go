@@ -20,7 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/envsync/envsync"
-	"github.com/envsync/envsync/sinks/internal/awscfg"
+	"github.com/envsync/envsync/sinks/awscfg"
 )
 
 // api lists the only ECS calls this package makes.

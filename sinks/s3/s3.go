@@ -20,7 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/envsync/envsync"
-	"github.com/envsync/envsync/sinks/internal/awscfg"
+	"github.com/envsync/envsync/sinks/awscfg"
 )
 
 func init() { envsync.Register("s3", Open) }

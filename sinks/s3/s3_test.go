@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/envsync/envsync"
-	"github.com/envsync/envsync/sinks/internal/awscfg"
+	"github.com/envsync/envsync/sinks/awscfg"
 	"github.com/envsync/envsync/sinks/sinktest"
 )
 

@@ -27,7 +27,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/envsync/envsync"
-	"github.com/envsync/envsync/sinks/internal/awscfg"
+	"github.com/envsync/envsync/sinks/awscfg"
 )
 
 func init() { envsync.Register("secretsmanager", Open) }

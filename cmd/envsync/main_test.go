@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/envsync/envsync"
+	"github.com/envsync/envsync/sinks/awscfg"
+	"github.com/envsync/envsync/sinks/heroku/herokutest"
+	"github.com/envsync/envsync/sinks/sinktest"
+)
+
+func TestMain(m *testing.M) {
+	code := testscript.RunMain(m, map[string]func() int{
+		"envsync": func() int {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+		},
+	})
+	sinktest.StopMoto()
+	os.Exit(code)
+}
+
+const herokuToken = "01234567-89ab-cdef-0123-456789abcdef"
+
+// TestScripts runs the CLI end to end (testdata/script/*.txtar) against
+// moto_server and the local Heroku API.
+func TestScripts(t *testing.T) {
+	moto := sinktest.MotoEndpoint(t)
+	hk := herokutest.New(t, herokuToken)
+	testscript.Run(t, testscript.Params{
+		Dir: "../../testdata/script",
+		Setup: func(env *testscript.Env) error {
+			for k, v := range map[string]string{
+				"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+				"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+				"AWS_EC2_METADATA_DISABLED": "true", "HEROKU_API_URL": hk.URL, "HEROKU_API_KEY": herokuToken,
+				"BUCKET": sinktest.Name("envsync"), "APP": sinktest.Name("acme"), "SECRET": sinktest.Name("acme/prod"),
+				"GITHUB_ACTOR": "ci-bot",
+			} {
+				env.Setenv(k, v)
+			}
+			env.Values["heroku"] = hk
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"heroku-app":   herokuApp,
+			"heroku-addon": herokuAddon,
+			"heroku-set":   herokuSet,
+			"mkbucket":     mkbucket,
+			"s3get":        s3get,
+			"s3put":        s3put,
+			"smget":        smget,
+			"smput":        smput,
+			"mode":         fileMode,
+		},
+	})
+}
+
+func ctxOf(ts *testscript.TestScript) context.Context { return context.Background() }
+
+func awsEnv(ts *testscript.TestScript) envsync.OpenOptions {
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED"} {
+		os.Setenv(k, ts.Getenv(k)) // the SDK reads the process environment; every script sets the same values
+	}
+	return envsync.OpenOptions{}
+}
+
+// heroku-app APP FILE.json: create an app with the export's config vars.
+func herokuApp(ts *testscript.TestScript, neg bool, args []string) {
+	vars, err := envsync.ParseExport(args[1], []byte(ts.ReadFile(args[1])))
+	ts.Check(err)
+	ts.Value("heroku").(*herokutest.Server).SetConfig(args[0], vars)
+}
+
+// heroku-addon APP SERVICE VAR...: mark VARs as owned by an add-on.
+func herokuAddon(ts *testscript.TestScript, neg bool, args []string) {
+	hk := ts.Value("heroku").(*herokutest.Server)
+	cfg := hk.Config(args[0])
+	owned := map[string]string{}
+	for _, k := range args[2:] {
+		owned[k] = cfg[k]
+	}
+	hk.AddAddon(args[0], args[1]+"-1234", args[1], owned)
+}
+
+// heroku-set APP KEY=VALUE: change a config var out of band.
+func herokuSet(ts *testscript.TestScript, neg bool, args []string) {
+	k, v, _ := strings.Cut(args[1], "=")
+	ts.Value("heroku").(*herokutest.Server).SetConfig(args[0], map[string]string{k: v})
+}
+
+func s3client(ts *testscript.TestScript) *s3.Client {
+	cfg, err := awscfg.Load(ctxOf(ts), awsEnv(ts))
+	ts.Check(err)
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// mkbucket NAME: a versioned bucket.
+func mkbucket(ts *testscript.TestScript, neg bool, args []string) {
+	c := s3client(ts)
+	_, err := c.CreateBucket(ctxOf(ts), &s3.CreateBucketInput{Bucket: &args[0]})
+	ts.Check(err)
+	_, err = c.PutBucketVersioning(ctxOf(ts), &s3.PutBucketVersioningInput{Bucket: &args[0], VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	ts.Check(err)
+}
+
+// s3get BUCKET KEY FILE: download an object (fails if it does not exist).
+func s3get(ts *testscript.TestScript, neg bool, args []string) {
+	out, err := s3client(ts).GetObject(ctxOf(ts), &s3.GetObjectInput{Bucket: &args[0], Key: &args[1]})
+	if neg {
+		if err == nil {
+			ts.Fatalf("s3://%s/%s exists", args[0], args[1])
+		}
+		return
+	}
+	ts.Check(err)
+	var b bytes.Buffer
+	b.ReadFrom(out.Body)
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), b.Bytes(), 0o644))
+}
+
+// s3put BUCKET KEY FILE: an out-of-band edit of an object.
+func s3put(ts *testscript.TestScript, neg bool, args []string) {
+	_, err := s3client(ts).PutObject(ctxOf(ts), &s3.PutObjectInput{Bucket: &args[0], Key: &args[1], Body: strings.NewReader(ts.ReadFile(args[2]))})
+	ts.Check(err)
+}
+
+func smclient(ts *testscript.TestScript) *secretsmanager.Client {
+	cfg, err := awscfg.Load(ctxOf(ts), awsEnv(ts))
+	ts.Check(err)
+	return secretsmanager.NewFromConfig(cfg)
+}
+
+// smget NAME KEY VALUE: the JSON secret NAME holds KEY=VALUE (never printed).
+func smget(ts *testscript.TestScript, neg bool, args []string) {
+	out, err := smclient(ts).GetSecretValue(ctxOf(ts), &secretsmanager.GetSecretValueInput{SecretId: &args[0]})
+	if neg && err != nil {
+		return
+	}
+	ts.Check(err)
+	vars := map[string]string{}
+	ts.Check(json.Unmarshal([]byte(aws.ToString(out.SecretString)), &vars))
+	if ok := vars[args[1]] == args[2]; ok == neg {
+		ts.Fatalf("secret %s: %s has the wrong value (want %v)", args[0], args[1], !neg)
+	}
+}
+
+// smput NAME KEY VALUE: rotate one key of the JSON secret out of band.
+func smput(ts *testscript.TestScript, neg bool, args []string) {
+	c := smclient(ts)
+	out, err := c.GetSecretValue(ctxOf(ts), &secretsmanager.GetSecretValueInput{SecretId: &args[0]})
+	ts.Check(err)
+	vars := map[string]string{}
+	ts.Check(json.Unmarshal([]byte(aws.ToString(out.SecretString)), &vars))
+	vars[args[1]] = args[2]
+	data, _ := json.Marshal(vars)
+	_, err = c.PutSecretValue(ctxOf(ts), &secretsmanager.PutSecretValueInput{SecretId: &args[0], SecretString: aws.String(string(data))})
+	ts.Check(err)
+}
+
+// mode FILE PERM: the file's permission bits are PERM (e.g. 0600).
+func fileMode(ts *testscript.TestScript, neg bool, args []string) {
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := fmt.Sprintf("%04o", fi.Mode().Perm()); got != args[1] {
+		ts.Fatalf("%s: mode %s; want %s", args[0], got, args[1])
+	}
+}
