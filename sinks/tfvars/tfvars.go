@@ -107,6 +107,11 @@ func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
 	if envsync.Unchanged(req.Base, req.Vars) {
 		return nil
 	}
+	unlock, err := localfile.Lock(s.path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	data, _, exists, err := localfile.Read(s.path)
 	if err != nil {
 		return err

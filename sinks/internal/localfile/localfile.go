@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/envsync/envsync"
 )
@@ -45,6 +46,11 @@ func Version(data []byte) string {
 // it must not exist yet). perm is used for a new file; an existing file keeps
 // its mode unless private is set, which forces 0600.
 func Write(path string, data []byte, base string, perm fs.FileMode, private bool) error {
+	unlock, err := Lock(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	_, cur, _, err := Read(path)
 	if err != nil {
 		return err
@@ -53,6 +59,28 @@ func Write(path string, data []byte, base string, perm fs.FileMode, private bool
 		return fmt.Errorf("%s: %w", path, envsync.ErrConflict)
 	}
 	return Replace(path, data, perm, private)
+}
+
+// Lock takes an exclusive lock (flock) on the folder holding path, so that
+// read-check-rename sequences of envsync processes on one machine do not
+// interleave. It creates the folder if needed.
+func Lock(path string) (unlock func(), err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return func() {
+		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
+		d.Close()
+	}, nil
 }
 
 // Replace writes data to path atomically (temp file, fsync, rename).
