@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Snapshot is what a store held when it was read.
@@ -156,4 +157,21 @@ func Open(ctx context.Context, raw string, opts OpenOptions) (Store, error) {
 func IsSecretHolder(st Store) bool {
 	h, ok := st.(SecretHolder)
 	return ok && h.HoldsSecrets()
+}
+
+// ObjectVersion is one stored version of a versioned store (an S3 object).
+type ObjectVersion struct {
+	ID       string
+	Modified time.Time
+	Latest   bool
+	Deleted  bool // a delete marker
+}
+
+// Versioned is implemented by stores that keep every version (S3 with
+// bucket versioning): flags history and rollback use it.
+type Versioned interface {
+	// Versions lists the versions newest first, and whether versioning is on.
+	Versions(ctx context.Context) ([]ObjectVersion, bool, error)
+	// ReadVersion reads one version.
+	ReadVersion(ctx context.Context, id string) (*Snapshot, error)
 }

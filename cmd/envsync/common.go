@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -85,4 +87,8 @@ func isTerminal(r any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func contextWithTimeout(c *cli.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Context, d)
 }

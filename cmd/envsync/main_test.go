@@ -67,6 +67,7 @@ func TestScripts(t *testing.T) {
 			"smget":        smget,
 			"smput":        smput,
 			"mode":         fileMode,
+			"ecs-service":  ecsService,
 		},
 	})
 }
@@ -181,3 +182,30 @@ func fileMode(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s: mode %s; want %s", args[0], got, args[1])
 	}
 }
+
+// ecs-service CLUSTER SERVICE [env:K=V] [file:s3://…] [secret:K=ARN]: a service
+// whose one container loads those.
+func ecsService(ts *testscript.TestScript, neg bool, args []string) {
+	awsEnv(ts)
+	ct := sinktest.Container{Env: map[string]string{}, Secrets: map[string]string{}}
+	for _, a := range args[2:] {
+		kind, rest, _ := strings.Cut(a, ":")
+		k, v, _ := strings.Cut(rest, "=")
+		switch kind {
+		case "env":
+			ct.Env[k] = v
+		case "file":
+			ct.EnvFiles = append(ct.EnvFiles, rest)
+		case "secret":
+			ct.Secrets[k] = v
+		}
+	}
+	sinktest.ECSService(tsT{ts}, args[0], args[1], ct)
+}
+
+// tsT lets testscript commands use helpers written for testing.TB.
+type tsT struct{ *testscript.TestScript }
+
+func (t tsT) Helper()                  {}
+func (t tsT) Context() context.Context { return context.Background() }
+func (t tsT) Fatal(args ...any)        { t.Fatalf("%s", fmt.Sprint(args...)) }

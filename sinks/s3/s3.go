@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -181,17 +180,9 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	return nil
 }
 
-// Version is one version of the object.
-type Version struct {
-	ID       string
-	Modified time.Time
-	Latest   bool
-	Deleted  bool
-}
-
 // Versions lists the object's versions, newest first, and whether the
 // bucket has versioning enabled.
-func (s *Store) Versions(ctx context.Context) ([]Version, bool, error) {
+func (s *Store) Versions(ctx context.Context) ([]envsync.ObjectVersion, bool, error) {
 	c, err := s.api(ctx)
 	if err != nil {
 		return nil, false, err
@@ -201,7 +192,7 @@ func (s *Store) Versions(ctx context.Context) ([]Version, bool, error) {
 		return nil, false, s.wrap("reading versioning of", err, "s3:GetBucketVersioning")
 	}
 	enabled := vout.Status == types.BucketVersioningStatusEnabled
-	var out []Version
+	var out []envsync.ObjectVersion
 	p := s3.NewListObjectVersionsPaginator(c, &s3.ListObjectVersionsInput{Bucket: &s.bucket, Prefix: &s.key})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -210,12 +201,12 @@ func (s *Store) Versions(ctx context.Context) ([]Version, bool, error) {
 		}
 		for _, v := range page.Versions {
 			if aws.ToString(v.Key) == s.key {
-				out = append(out, Version{ID: aws.ToString(v.VersionId), Modified: aws.ToTime(v.LastModified), Latest: aws.ToBool(v.IsLatest)})
+				out = append(out, envsync.ObjectVersion{ID: aws.ToString(v.VersionId), Modified: aws.ToTime(v.LastModified), Latest: aws.ToBool(v.IsLatest)})
 			}
 		}
 		for _, d := range page.DeleteMarkers {
 			if aws.ToString(d.Key) == s.key {
-				out = append(out, Version{ID: aws.ToString(d.VersionId), Modified: aws.ToTime(d.LastModified), Latest: aws.ToBool(d.IsLatest), Deleted: true})
+				out = append(out, envsync.ObjectVersion{ID: aws.ToString(d.VersionId), Modified: aws.ToTime(d.LastModified), Latest: aws.ToBool(d.IsLatest), Deleted: true})
 			}
 		}
 	}
@@ -223,7 +214,7 @@ func (s *Store) Versions(ctx context.Context) ([]Version, bool, error) {
 	return out, enabled, nil
 }
 
-func sortNewestFirst(v []Version) {
+func sortNewestFirst(v []envsync.ObjectVersion) {
 	for i := 1; i < len(v); i++ {
 		for j := i; j > 0 && v[j].Modified.After(v[j-1].Modified); j-- {
 			v[j], v[j-1] = v[j-1], v[j]

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/sinks/awscfg"
 	"github.com/envsync/envsync/sinks/sinktest"
@@ -17,29 +14,9 @@ import (
 
 func TestMain(m *testing.M) { sinktest.Main(m) }
 
-// bucket creates a versioned bucket on moto.
-func bucket(t *testing.T) string {
-	t.Helper()
-	ctx := t.Context()
-	cfg, err := awscfg.Load(ctx, envsync.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	name := sinktest.Name("envsync")
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &name, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
 func TestContract(t *testing.T) {
 	sinktest.AWS(t)
-	b := bucket(t)
+	b := sinktest.Bucket(t, true)
 	n := 0
 	sinktest.Run(t, sinktest.Harness{
 		New: func(t *testing.T, opts envsync.OpenOptions) envsync.Store {
@@ -57,7 +34,7 @@ func TestContract(t *testing.T) {
 func TestMetadataAndVersions(t *testing.T) {
 	sinktest.AWS(t)
 	ctx := t.Context()
-	st, err := envsync.Open(ctx, "s3://"+bucket(t)+"/prod/feature.env", envsync.OpenOptions{})
+	st, err := envsync.Open(ctx, "s3://"+sinktest.Bucket(t, true)+"/prod/feature.env", envsync.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
