@@ -9,6 +9,7 @@ package envsync
 import (
 	"errors"
 	"fmt"
+	"regexp"
 )
 
 // Version is the envsync release, stamped into S3 object metadata.
@@ -126,3 +127,12 @@ func Hint(err error) string {
 	}
 	return ""
 }
+
+// Redact is a last line of defence for text leaving the process through a
+// side channel (notifications): it masks anything that looks like a
+// credential in a URL (user:password@).
+func Redact(s string) string {
+	return redactUserinfo.ReplaceAllString(s, "://***@")
+}
+
+var redactUserinfo = regexp.MustCompile(`://[^/@\s]+@`)

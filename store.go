@@ -26,6 +26,8 @@ type Snapshot struct {
 	Addons map[string]string
 	// Meta is metadata kept with the content (S3 object metadata), if any.
 	Meta map[string]string
+	// Modified is when the content last changed, where the store knows it.
+	Modified time.Time
 }
 
 // EmptySnapshot is the snapshot of a store that does not exist yet.

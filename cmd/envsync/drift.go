@@ -1,7 +1,238 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/envsync/envsync"
+	"github.com/envsync/envsync/sinks/ecs"
+)
+
+func driftFlags() []cli.Flag {
+	return []cli.Flag{appFlag(), rulesFlag(), formatFlag(),
+		&cli.IntFlag{Name: "parallel", Aliases: []string{"p"}, Value: 8, EnvVars: []string{"ENVSYNC_PARALLEL"}, Usage: "check this many apps at once"},
+		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks)"},
+		&cli.DurationFlag{Name: "timeout", Value: time.Minute, EnvVars: []string{"ENVSYNC_TIMEOUT"}, Usage: "give up on an app after this long (it counts as an error)"},
+		&cli.StringFlag{Name: "notify", EnvVars: []string{"ENVSYNC_NOTIFY_URL"}, Usage: "post a summary to this Slack incoming webhook (or any URL taking Slack's JSON) on drift or error; treated as a secret"},
+		&cli.BoolFlag{Name: "no-ecs", Usage: "skip reading what the restart: services run"},
+	}
+}
 
 func driftCommand() *cli.Command {
-	return &cli.Command{Name: "drift", Hidden: true, Action: func(*cli.Context) error { return errNotYet }}
+	return &cli.Command{
+		Name:  "drift",
+		Usage: "compare each app's source with every routed store and with what its ECS service runs",
+		Description: `The nightly check. For each app it reports keys missing from a store (add),
+values that differ (update), keys that exist only in a store (extra), and,
+when the app names restart: ecs://CLUSTER/SERVICE, a container that does not
+load the feature env file, a secrets entry pointing at a key the secret lacks,
+and an environment value that differs from tfvars. Values of secrets are
+never shown: only "(sensitive)" and a short fingerprint.
+
+Exit codes: 0 no drift, 2 drift, 1 error (an error in any app wins; the other
+apps are still checked).`,
+		Flags:  driftFlags(),
+		Action: runDrift,
+	}
+}
+
+type driftRun struct {
+	eng     *envsync.Engine
+	cfg     *envsync.Config
+	apps    []*envsync.App
+	par     int
+	timeout time.Duration
+	read    envsync.DeploymentReader
+	counter *envsync.CallCounter
+}
+
+func prepareDrift(c *cli.Context) (*driftRun, error) {
+	cfg, err := loadConfig(c, false)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := cfg.Select(c.StringSlice("app"))
+	if err != nil {
+		return nil, err
+	}
+	if s := c.String("shard"); s != "" {
+		k, n, err := parseShard(s)
+		if err != nil {
+			return nil, err
+		}
+		apps = envsync.Shard(apps, k, n)
+	}
+	cl, err := loadClassifier(c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts, counter := openOptions(c, true)
+	r := &driftRun{eng: &envsync.Engine{Classifier: cl, Open: opts, Logger: logger(c)}, cfg: cfg, apps: apps,
+		par: c.Int("parallel"), timeout: c.Duration("timeout"), counter: counter}
+	if !c.Bool("no-ecs") {
+		r.read = ecs.ReadDeployment
+	}
+	return r, nil
+}
+
+func (r *driftRun) run(ctx context.Context) []*envsync.AppDrift {
+	return r.eng.DriftAll(ctx, r.cfg, r.apps, r.par, r.timeout, r.read)
+}
+
+func parseShard(s string) (k, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	k, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 1 || k > n {
+		return 0, 0, usageError("--shard %q: want K/N with 1 ≤ K ≤ N, e.g. 2/4", s)
+	}
+	return k, n, nil
+}
+
+func runDrift(c *cli.Context) error {
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	r, err := prepareDrift(c)
+	if err != nil {
+		return err
+	}
+	defer logCalls(c, r.counter)
+	results := r.run(c.Context)
+	if err := writeDrift(c.App.Writer, format, results); err != nil {
+		return err
+	}
+	code := driftExitCode(results)
+	for _, d := range results {
+		if d.Err != nil {
+			printError(c.App.ErrWriter, d.Err)
+		}
+	}
+	if url := c.String("notify"); url != "" && code != exitOK {
+		if err := notify(c.Context, url, results); err != nil {
+			warnf(c, "notify: %v", err)
+		}
+	}
+	return exitCode(code)
+}
+
+func driftExitCode(results []*envsync.AppDrift) int {
+	code := exitOK
+	for _, d := range results {
+		switch {
+		case d.Err != nil:
+			return exitError
+		case d.Drifted():
+			code = exitChanges
+		}
+	}
+	return code
+}
+
+type driftAppJSON struct {
+	App     string       `json:"app"`
+	Error   *string      `json:"error"`
+	Changes []changeJSON `json:"changes"`
+	Notes   []string     `json:"notes,omitempty"`
+}
+
+func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
+	switch format {
+	case formatJSON:
+		doc := struct {
+			Drift bool           `json:"drift"`
+			Apps  []driftAppJSON `json:"apps"`
+		}{Apps: []driftAppJSON{}}
+		for _, d := range results {
+			a := driftAppJSON{App: d.App.Name, Changes: changeList(d.Changes), Notes: d.Notes}
+			if d.Err != nil {
+				msg := d.Err.Error()
+				a.Error = &msg
+			}
+			doc.Drift = doc.Drift || d.Drifted()
+			doc.Apps = append(doc.Apps, a)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	case formatMarkdown:
+		for _, d := range results {
+			switch {
+			case d.Err != nil:
+				fmt.Fprintf(w, "### %s: error\n\n%s\n\n", mdEscape(d.App.Name), mdEscape(d.Err.Error()))
+			case !d.Drifted():
+				fmt.Fprintf(w, "### %s: no drift\n\n", mdEscape(d.App.Name))
+			default:
+				fmt.Fprintf(w, "### %s: %d difference(s)\n\n| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n", mdEscape(d.App.Name), len(d.Changes))
+				for _, ch := range d.Changes {
+					fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(ch.Store), ch.Class, mdEscape(ch.Key), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+				}
+				fmt.Fprintln(w)
+			}
+			for _, n := range d.Notes {
+				fmt.Fprintf(w, "> %s\n\n", mdEscape(n))
+			}
+		}
+	default:
+		for _, d := range results {
+			switch {
+			case d.Err != nil:
+				fmt.Fprintf(w, "%s: error (see below)\n", d.App.Name)
+			case !d.Drifted():
+				fmt.Fprintf(w, "%s: no drift\n", d.App.Name)
+			default:
+				fmt.Fprintf(w, "%s: %d difference(s)\n", d.App.Name, len(d.Changes))
+				writeChangesByStore(w, d.Changes)
+			}
+			for _, n := range d.Notes {
+				fmt.Fprintf(w, "  note: %s\n", n)
+			}
+		}
+	}
+	return nil
+}
+
+// notify posts a Slack-style summary: names, stores and counts only, never
+// values. The URL is a secret: it is never logged or printed.
+func notify(ctx context.Context, url string, results []*envsync.AppDrift) error {
+	var b strings.Builder
+	for _, d := range results {
+		switch {
+		case d.Err != nil:
+			fmt.Fprintf(&b, ":x: *%s*: error: %s\n", d.App.Name, envsync.Redact(d.Err.Error()))
+		case d.Drifted():
+			keys := make([]string, 0, len(d.Changes))
+			for _, ch := range d.Changes {
+				keys = append(keys, fmt.Sprintf("%s %s (%s)", ch.Action, ch.Key, ch.Store))
+			}
+			fmt.Fprintf(&b, ":warning: *%s*: %d difference(s): %s\n", d.App.Name, len(d.Changes), strings.Join(keys, ", "))
+		}
+	}
+	body, _ := json.Marshal(map[string]string{"text": "envsync drift\n" + b.String()})
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("bad notify URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("posting the summary failed (the URL is not shown: it is a secret)")
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the notify URL answered %s", resp.Status)
+	}
+	return nil
 }

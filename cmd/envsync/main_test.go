@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"strings"
@@ -68,6 +71,7 @@ func TestScripts(t *testing.T) {
 			"smput":        smput,
 			"mode":         fileMode,
 			"ecs-service":  ecsService,
+			"webhook":      webhook,
 		},
 	})
 }
@@ -209,3 +213,19 @@ type tsT struct{ *testscript.TestScript }
 func (t tsT) Helper()                  {}
 func (t tsT) Context() context.Context { return context.Background() }
 func (t tsT) Fatal(args ...any)        { t.Fatalf("%s", fmt.Sprint(args...)) }
+
+// webhook FILE: start a server that appends each request body to FILE and
+// set $WEBHOOK_URL to it (a stand-in for a Slack incoming webhook).
+func webhook(ts *testscript.TestScript, neg bool, args []string) {
+	path := ts.MkAbs(args[0])
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Write(append(body, '\n'))
+			f.Close()
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("WEBHOOK_URL", srv.URL+"/services/T000/B000/XXXXXXXX")
+}

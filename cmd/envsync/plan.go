@@ -204,6 +204,12 @@ func changeLine(ch envsync.Change) string {
 		return fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
 	case envsync.Delete:
 		return fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)))
+	case envsync.NotLoaded:
+		return fmt.Sprintf("! not-loaded: the container does not load %s (add it to environmentFiles)", ch.Key)
+	case envsync.MissingSecret:
+		return fmt.Sprintf("! missing-secret: %s points at a key the secret does not have", ch.Key)
+	case envsync.EnvDiffers:
+		return fmt.Sprintf("! env-differs: %s is %s in the task definition, %s in tfvars (the environment beats env files)", ch.Key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
 	default:
 		return fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)))
 	}

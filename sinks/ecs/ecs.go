@@ -59,31 +59,9 @@ func (s *Service) api(ctx context.Context) (api, error) {
 	return s.client, nil
 }
 
-// Container is what one container of the running task definition loads.
-type Container struct {
-	Name string
-	// Environment is the task definition's environment: it beats every env file.
-	Environment map[string]string
-	// EnvFiles are the S3 env files, in order (the first file wins a key), as
-	// s3://BUCKET/KEY URLs.
-	EnvFiles []string
-	// Secrets maps a variable to its valueFrom (a Secrets Manager ARN or
-	// name, optionally with ":json-key:version-stage:version-id").
-	Secrets map[string]string
-}
-
-// Running is what the service's primary deployment runs.
-type Running struct {
-	TaskDefinition string
-	// DeployedAt is when the primary deployment started: env files and
-	// secrets changed after it are not loaded until the next deployment.
-	DeployedAt time.Time
-	Containers []Container
-}
-
 // Describe reads the service's primary deployment and its task definition:
 // two calls.
-func (s *Service) Describe(ctx context.Context) (*Running, error) {
+func (s *Service) Describe(ctx context.Context) (*envsync.Deployment, error) {
 	c, err := s.api(ctx)
 	if err != nil {
 		return nil, err
@@ -92,11 +70,11 @@ func (s *Service) Describe(ctx context.Context) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &Running{TaskDefinition: aws.ToString(svc.TaskDefinition)}
+	run := &envsync.Deployment{Service: s.URL, TaskDefinition: aws.ToString(svc.TaskDefinition)}
 	for _, d := range svc.Deployments {
 		if aws.ToString(d.Status) == "PRIMARY" {
 			run.TaskDefinition = aws.ToString(d.TaskDefinition)
-			run.DeployedAt = aws.ToTime(d.CreatedAt)
+			run.StartedAt = aws.ToTime(d.CreatedAt)
 		}
 	}
 	td, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(run.TaskDefinition)})
@@ -104,7 +82,7 @@ func (s *Service) Describe(ctx context.Context) (*Running, error) {
 		return nil, s.wrap("reading the task definition of", err)
 	}
 	for _, cd := range td.TaskDefinition.ContainerDefinitions {
-		ct := Container{Name: aws.ToString(cd.Name), Environment: map[string]string{}, Secrets: map[string]string{}}
+		ct := envsync.DeployedContainer{Name: aws.ToString(cd.Name), Environment: map[string]string{}, Secrets: map[string]string{}}
 		for _, kv := range cd.Environment {
 			ct.Environment[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
 		}
@@ -129,6 +107,15 @@ func (s *Service) describeService(ctx context.Context, c api) (*types.Service, e
 			"check restart: in the config names an active service")
 	}
 	return &out.Services[0], nil
+}
+
+// ReadDeployment is an envsync.DeploymentReader: what ecs://CLUSTER/SERVICE runs.
+func ReadDeployment(ctx context.Context, service string, opts envsync.OpenOptions) (*envsync.Deployment, error) {
+	svc, err := Open(ctx, service, opts)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Describe(ctx)
 }
 
 // Restart starts a new deployment of the service with the same task

@@ -125,7 +125,7 @@ func (s *Store) read(ctx context.Context, versionID string) (*envsync.Snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	return &envsync.Snapshot{Vars: vars, Exists: true, Version: aws.ToString(out.ETag), Meta: decodeMeta(out.Metadata)}, nil
+	return &envsync.Snapshot{Vars: vars, Exists: true, Version: aws.ToString(out.ETag), Meta: decodeMeta(out.Metadata), Modified: aws.ToTime(out.LastModified)}, nil
 }
 
 // Validate refuses what an ECS env file cannot carry, naming every key.

@@ -157,10 +157,13 @@ func (s *Store) readPerKey(ctx context.Context, c api) (*envsync.Snapshot, error
 	return snap, nil
 }
 
-// token derives a ClientRequestToken from the secret's name and content, so
-// an SDK retry of the same write is idempotent and a different write is not.
-func token(name, content string) *string {
-	sum := sha256.Sum256([]byte(name + "\x00" + content))
+// token derives a ClientRequestToken from the secret's name, the new content
+// and what it replaces, so an SDK retry of the same write is idempotent,
+// while going back to an earlier value is a new version (Secrets Manager
+// silently ignores a token it has seen, even if that version is no longer
+// current).
+func token(name, content, replaces string) *string {
+	sum := sha256.Sum256([]byte(name + "\x00" + content + "\x00" + replaces))
 	return aws.String(uuid.NewHash(sha256.New(), uuid.NameSpaceURL, sum[:], 5).String())
 }
 
@@ -184,13 +187,15 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	if err != nil {
 		return err
 	}
-	return s.put(ctx, c, s.name, string(data), req.Base.Exists)
+	return s.put(ctx, c, s.name, string(data), req.Base.Exists, req.Base.Version)
 }
 
-func (s *Store) put(ctx context.Context, c api, name, content string, exists bool) error {
+// put creates or updates one secret; replaces identifies what it replaces
+// (the version id, or the old value's hash).
+func (s *Store) put(ctx context.Context, c api, name, content string, exists bool, replaces string) error {
 	if !exists {
 		in := &sm.CreateSecretInput{
-			Name: &name, SecretString: &content, ClientRequestToken: token(name, content),
+			Name: &name, SecretString: &content, ClientRequestToken: token(name, content, replaces),
 			Description: aws.String("managed by envsync"),
 			Tags:        []types.Tag{{Key: aws.String("managed-by"), Value: aws.String("envsync")}},
 		}
@@ -207,7 +212,7 @@ func (s *Store) put(ctx context.Context, c api, name, content string, exists boo
 		}
 		return nil
 	}
-	_, err := c.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: &name, SecretString: &content, ClientRequestToken: token(name, content)})
+	_, err := c.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: &name, SecretString: &content, ClientRequestToken: token(name, content, replaces)})
 	if err != nil {
 		return s.wrap("writing", err)
 	}
@@ -241,7 +246,8 @@ func (s *Store) writePerKey(ctx context.Context, c api, req *envsync.WriteReques
 		if had && old == req.Vars[k] {
 			continue
 		}
-		if err := s.put(ctx, c, s.name+"/"+k, req.Vars[k], had); err != nil {
+		sum := sha256.Sum256([]byte(old))
+		if err := s.put(ctx, c, s.name+"/"+k, req.Vars[k], had, string(sum[:])); err != nil {
 			return err
 		}
 	}

@@ -103,3 +103,25 @@ func TestBadURL(t *testing.T) {
 		}
 	}
 }
+
+// Going back to an earlier value must really write it: Secrets Manager
+// ignores a request token it has seen before.
+func TestRevert(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	for _, layout := range []string{"", "?layout=per-key"} {
+		st := open(t, "secretsmanager://"+sinktest.Name("acme/revert")+layout, envsync.OpenOptions{})
+		for _, v := range []string{"one", "two", "one"} {
+			base, err := st.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Write(ctx, &envsync.WriteRequest{Base: base, Vars: map[string]string{"K": v}}); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := st.Read(ctx); got.Vars["K"] != v {
+				t.Fatalf("%s: after writing %q the secret holds %q", layout, v, got.Vars["K"])
+			}
+		}
+	}
+}
