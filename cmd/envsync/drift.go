@@ -216,6 +216,8 @@ func notify(ctx context.Context, url string, results []*envsync.AppDrift) error 
 				keys = append(keys, fmt.Sprintf("%s %s (%s)", ch.Action, ch.Key, ch.Store))
 			}
 			fmt.Fprintf(&b, ":warning: *%s*: %d difference(s): %s\n", d.App.Name, len(d.Changes), strings.Join(keys, ", "))
+		default:
+			fmt.Fprintf(&b, ":white_check_mark: *%s*: no drift\n", d.App.Name)
 		}
 	}
 	body, _ := json.Marshal(map[string]string{"text": "envsync drift\n" + b.String()})
