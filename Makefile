@@ -30,9 +30,12 @@ fuzz:
 	  pkg=$${spec%%=*}; fn=$${spec##*=}; echo "fuzz $$pkg $$fn"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
 
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(ACTIONLINT) -shellcheck= -pyflakes= testdata/workflows/*.yml
 
 demo: build
 	@bash testdata/demo/run.sh $(BIN)
