@@ -34,6 +34,16 @@ func loadConfig(c *cli.Context, optional bool) (*envsync.Config, error) {
 	return cfg, err
 }
 
+// loadApps reads --config and returns the apps --app picked (default all).
+func loadApps(c *cli.Context) (*envsync.Config, []*envsync.App, error) {
+	cfg, err := loadConfig(c, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	apps, err := cfg.Select(c.StringSlice("app"))
+	return cfg, apps, err
+}
+
 // loadClassifier builds the classifier from --rules, else the config's
 // rules:, followed by the built-in rules.
 func loadClassifier(c *cli.Context, cfg *envsync.Config) (*classify.Classifier, error) {

@@ -56,11 +56,7 @@ type driftRun struct {
 }
 
 func prepareDrift(c *cli.Context) (*driftRun, error) {
-	cfg, err := loadConfig(c, false)
-	if err != nil {
-		return nil, err
-	}
-	apps, err := cfg.Select(c.StringSlice("app"))
+	cfg, apps, err := loadApps(c)
 	if err != nil {
 		return nil, err
 	}

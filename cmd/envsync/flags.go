@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,11 +63,7 @@ type flagsCtx struct {
 }
 
 func openFlags(c *cli.Context) (*flagsCtx, error) {
-	cfg, err := loadConfig(c, false)
-	if err != nil {
-		return nil, err
-	}
-	apps, err := cfg.Select(c.StringSlice("app"))
+	cfg, apps, err := loadApps(c)
 	if err != nil {
 		return nil, err
 	}
@@ -342,14 +337,23 @@ func (f *flagsCtx) restart() error {
 	})
 }
 
+// versioned returns the store's history, if it keeps one.
+func (f *flagsCtx) versioned() (envsync.Versioned, error) {
+	vs, ok := f.store.(envsync.Versioned)
+	if !ok {
+		return nil, fmt.Errorf("%s keeps no history (only s3:// env files in a versioned bucket do)", f.url)
+	}
+	return vs, nil
+}
+
 func flagsHistory(c *cli.Context) error {
 	f, err := openFlags(c)
 	if err != nil {
 		return err
 	}
-	vs, ok := f.store.(envsync.Versioned)
-	if !ok {
-		return fmt.Errorf("%s keeps no history (only s3:// env files in a versioned bucket do)", f.url)
+	vs, err := f.versioned()
+	if err != nil {
+		return err
 	}
 	versions, enabled, err := vs.Versions(c.Context)
 	if err != nil {
@@ -454,9 +458,9 @@ func flagsRollback(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vs, ok := f.store.(envsync.Versioned)
-	if !ok {
-		return fmt.Errorf("%s keeps no history to roll back to", f.url)
+	vs, err := f.versioned()
+	if err != nil {
+		return err
 	}
 	versions, _, err := vs.Versions(c.Context)
 	if err != nil {
@@ -488,15 +492,8 @@ func flagsRollback(c *cli.Context) error {
 	for _, l := range changes {
 		fmt.Fprintln(c.App.ErrWriter, "  "+l)
 	}
-	if !c.Bool("yes") {
-		if !isTerminal(c.App.Reader) {
-			return envsync.WithHint(errors.New("refusing to roll back without --yes: stdin is not a terminal"), "review the changes above, then add --yes")
-		}
-		fmt.Fprint(c.App.ErrWriter, "Roll back? Only 'yes' is accepted: ")
-		line, _ := bufio.NewReader(c.App.Reader).ReadString('\n')
-		if strings.TrimSpace(line) != "yes" {
-			return errors.New("rollback cancelled; nothing was written")
-		}
+	if err := confirm(c, "roll back", "Roll back?", "review the changes above, then add --yes"); err != nil {
+		return err
 	}
 	keys := slices.Sorted(maps.Keys(old.Vars))
 	err = f.store.Write(c.Context, &envsync.WriteRequest{Base: cur, Vars: old.Vars, Meta: f.meta("rollback to "+to+": "+reason, keys)})

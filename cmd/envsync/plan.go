@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -51,11 +49,7 @@ func runPlan(c *cli.Context, apply bool) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(c, false)
-	if err != nil {
-		return err
-	}
-	apps, err := cfg.Select(c.StringSlice("app"))
+	cfg, apps, err := loadApps(c)
 	if err != nil {
 		return err
 	}
@@ -100,15 +94,8 @@ func runPlan(c *cli.Context, apply bool) error {
 		fmt.Fprintln(c.App.ErrWriter, "envsync: nothing to do: every store already matches")
 		return nil
 	}
-	if !c.Bool("yes") {
-		if !isTerminal(c.App.Reader) {
-			return envsync.WithHint(fmt.Errorf("refusing to apply without --yes: stdin is not a terminal"), "review the plan (envsync plan), then run envsync import --yes")
-		}
-		fmt.Fprint(c.App.ErrWriter, "Apply these changes? Only 'yes' is accepted: ")
-		line, _ := bufio.NewReader(c.App.Reader).ReadString('\n')
-		if strings.TrimSpace(line) != "yes" {
-			return fmt.Errorf("import cancelled; nothing was written")
-		}
+	if err := confirm(c, "apply", "Apply these changes?", "review the plan (envsync plan), then run envsync import --yes"); err != nil {
+		return err
 	}
 	meta := map[string]string{"envsync-by": actor(), "envsync-reason": "envsync import", "envsync-version": envsync.Version}
 	n := 0

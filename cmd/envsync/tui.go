@@ -4,6 +4,7 @@ package main
 // "envsync: error: …", "envsync: warning: …" and "envsync: hint: …" on stderr.
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -89,3 +90,20 @@ func outputFormat(c *cli.Context) (string, error) {
 }
 
 var errNotYet = errors.New("not implemented yet")
+
+// confirm asks the person at the terminal to type "yes" unless --yes was
+// given; without a terminal it refuses, saying what to do.
+func confirm(c *cli.Context, action, question, hint string) error {
+	if c.Bool("yes") {
+		return nil
+	}
+	if !isTerminal(c.App.Reader) {
+		return envsync.WithHint(fmt.Errorf("refusing to %s without --yes: stdin is not a terminal", action), hint)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "%s Only 'yes' is accepted: ", question)
+	line, _ := bufio.NewReader(c.App.Reader).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return fmt.Errorf("%s cancelled; nothing was written", action)
+	}
+	return nil
+}
