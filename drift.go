@@ -177,9 +177,12 @@ func Shard(apps []*App, k, n int) []*App {
 }
 
 // DriftAll checks apps with at most parallel at once, each bounded by
-// timeout; results are in the apps' order.
-func (e *Engine) DriftAll(ctx context.Context, cfg *Config, apps []*App, parallel int, timeout time.Duration, read DeploymentReader) []*AppDrift {
+// timeout; results are in the apps' order. progress, if set, is called
+// after each app with how many are done.
+func (e *Engine) DriftAll(ctx context.Context, cfg *Config, apps []*App, parallel int, timeout time.Duration, read DeploymentReader, progress func(done, total int)) []*AppDrift {
 	out := make([]*AppDrift, len(apps))
+	var mu sync.Mutex
+	done := 0
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, app := range apps {
@@ -191,6 +194,12 @@ func (e *Engine) DriftAll(ctx context.Context, cfg *Config, apps []*App, paralle
 			out[i] = e.Drift(actx, cfg, app, read)
 			if out[i].Err != nil && actx.Err() != nil && ctx.Err() == nil {
 				out[i].Err = WithHint(fmt.Errorf("app %q: %w: gave up after %s: %v", app.Name, ErrUnreachable, timeout, out[i].Err), "a store did not answer in time; check the network, endpoints and credentials")
+			}
+			if progress != nil {
+				mu.Lock()
+				done++
+				progress(done, len(apps))
+				mu.Unlock()
 			}
 		})
 	}

@@ -46,13 +46,14 @@ apps are still checked).`,
 }
 
 type driftRun struct {
-	eng     *envsync.Engine
-	cfg     *envsync.Config
-	apps    []*envsync.App
-	par     int
-	timeout time.Duration
-	read    envsync.DeploymentReader
-	counter *envsync.CallCounter
+	eng      *envsync.Engine
+	cfg      *envsync.Config
+	apps     []*envsync.App
+	par      int
+	timeout  time.Duration
+	read     envsync.DeploymentReader
+	counter  *envsync.CallCounter
+	progress func(done, total int)
 }
 
 func prepareDrift(c *cli.Context) (*driftRun, error) {
@@ -77,11 +78,19 @@ func prepareDrift(c *cli.Context) (*driftRun, error) {
 	if !c.Bool("no-ecs") {
 		r.read = ecs.ReadDeployment
 	}
+	if isTerminal(c.App.ErrWriter) && len(apps) > 1 {
+		r.progress = func(done, total int) {
+			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kenvsync: checked %d/%d apps", done, total)
+			if done == total {
+				fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+			}
+		}
+	}
 	return r, nil
 }
 
 func (r *driftRun) run(ctx context.Context) []*envsync.AppDrift {
-	return r.eng.DriftAll(ctx, r.cfg, r.apps, r.par, r.timeout, r.read)
+	return r.eng.DriftAll(ctx, r.cfg, r.apps, r.par, r.timeout, r.read, r.progress)
 }
 
 func parseShard(s string) (k, n int, err error) {
