@@ -97,6 +97,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	r.progress = nil // the metrics say how far a check is
 	interval := c.Duration("interval")
 	if interval < time.Second {
 		return usageError("--interval %s: want at least 1s", interval)
