@@ -115,11 +115,14 @@ func s3client(ts *testscript.TestScript) *s3.Client {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 }
 
-// mkbucket NAME: a versioned bucket.
+// mkbucket NAME [unversioned]: a bucket, versioned unless asked.
 func mkbucket(ts *testscript.TestScript, neg bool, args []string) {
 	c := s3client(ts)
 	_, err := c.CreateBucket(ctxOf(ts), &s3.CreateBucketInput{Bucket: &args[0]})
 	ts.Check(err)
+	if len(args) > 1 && args[1] == "unversioned" {
+		return
+	}
 	_, err = c.PutBucketVersioning(ctxOf(ts), &s3.PutBucketVersioningInput{Bucket: &args[0], VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
 	ts.Check(err)
 }
