@@ -119,7 +119,8 @@ func deploymentDrift(p *AppPlan, dep *Deployment, notes *[]string) []Change {
 			want := stores[url].want
 			for _, k := range slices.Sorted(maps.Keys(ct.Environment)) {
 				if v, ok := want[k]; ok && v != ct.Environment[k] {
-					out = append(out, Change{Store: where, Class: class, Key: k, Action: EnvDiffers, Old: ct.Environment[k], New: v})
+					out = append(out, Change{Store: where, Class: class, Key: k, Action: EnvDiffers, Old: ct.Environment[k], New: v,
+						Sensitive: p.sensitive(false, k, ct.Environment[k])})
 				}
 			}
 		}

@@ -102,6 +102,14 @@ type AppPlan struct {
 	Unrouted map[Class]int
 
 	targets []*target
+	cl      Classifier
+}
+
+// sensitive reports whether a value found in a store must not be shown:
+// it sits in a store that holds secrets, or it looks like one itself (a
+// token someone pasted into an env file by hand).
+func (p *AppPlan) sensitive(holdsSecrets bool, key, value string) bool {
+	return holdsSecrets || value != "" && p.cl.Classify(Var{Name: key, Value: value}).Class == Secret
 }
 
 // target is one store a plan writes.
@@ -186,7 +194,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 		return nil, fmt.Errorf("app %q: %w", app.Name, err)
 	}
 
-	p := &AppPlan{App: app, Entries: ClassifyVars(srcSnap, e.Classifier), Unrouted: map[Class]int{}, targets: targets}
+	p := &AppPlan{App: app, cl: e.Classifier, Entries: ClassifyVars(srcSnap, e.Classifier), Unrouted: map[Class]int{}, targets: targets}
 	desired := map[string]map[string]string{} // url → key → value
 	classOf := map[string]map[string]Class{}  // url → key → class
 	for i := range p.Entries {
@@ -225,7 +233,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 			class := classOf[t.url][k]
 			if !ok {
 				class = t.classes[0]
-				ch := Change{Store: t.url, Class: class, Key: k, Action: Extra, Old: old, Sensitive: t.sensitive}
+				ch := Change{Store: t.url, Class: class, Key: k, Action: Extra, Old: old, Sensitive: p.sensitive(t.sensitive, k, old)}
 				if e.Prune {
 					ch.Action = Delete
 					t.changes = append(t.changes, ch)
@@ -236,7 +244,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 				continue
 			}
 			if nv != old {
-				t.changes = append(t.changes, Change{Store: t.url, Class: class, Key: k, Action: Update, Old: old, New: nv, Sensitive: class == Secret, Addon: addon[k]})
+				t.changes = append(t.changes, Change{Store: t.url, Class: class, Key: k, Action: Update, Old: old, New: nv, Sensitive: class == Secret || p.sensitive(false, k, old), Addon: addon[k]})
 			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(want)) {

@@ -103,6 +103,7 @@ func flagsList(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	keys := slices.Sorted(maps.Keys(snap.Vars))
+	f.mask(snap.Vars)
 	switch format {
 	case formatJSON:
 		return json.NewEncoder(w).Encode(map[string]any{"app": f.app.Name, "store": f.url, "flags": snap.Vars})
@@ -131,12 +132,23 @@ func flagsGet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	f.mask(snap.Vars)
 	v, ok := snap.Vars[c.Args().First()]
 	if !ok {
 		return fmt.Errorf("%s: %q is not set: %w", f.url, c.Args().First(), envsync.ErrNotFound)
 	}
 	fmt.Fprintln(c.App.Writer, v)
 	return nil
+}
+
+// mask hides, in place, any value in the flags file that the classifier
+// calls secret (someone pasted a token by hand): flags are shown, secrets never.
+func (f *flagsCtx) mask(vars map[string]string) {
+	for k, v := range vars {
+		if f.cl.Classify(envsync.Var{Name: k, Value: v}).Class == envsync.Secret {
+			vars[k] = "(sensitive) " + envsync.Fingerprint(k, v)
+		}
+	}
 }
 
 // checkFlag refuses a key that is not a feature flag, naming its class and
@@ -376,6 +388,7 @@ func flagsHistory(c *cli.Context) error {
 		if snaps[i], err = vs.ReadVersion(c.Context, v.ID); err != nil {
 			return err
 		}
+		f.mask(snaps[i].Vars)
 	}
 	type entry struct {
 		Version string    `json:"version"`
