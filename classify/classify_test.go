@@ -37,6 +37,15 @@ func TestDetectValue(t *testing.T) {
 			}
 		})
 	}
+	for _, v := range []string{
+		`{"type": "service_account", "token": "ghp_abcdefghijklmnopqrstuvwxyz0123456789"}`,
+		"Authorization: Bearer sk-proj-abcdefghijklmnopqrstuvwxyz012345",
+		"--api-key=AKIAY7Y44QJPRGVQQJ7M --region us-east-1",
+	} {
+		if _, reason, ok := DetectValue(v); !ok || !strings.Contains(reason, "inside the value") {
+			t.Errorf("a token inside %q was not found (%q)", v, reason)
+		}
+	}
 	public := []string{
 		"production", "true", "5", "https://cdn.example.com/assets", "db.internal.example.com",
 		"1745dcc5-7d57-405e-a424-06f08a5745f3", "pk_live_abcdefghijklmnopqrstuvwx", "en_US.UTF-8",

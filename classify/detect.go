@@ -58,8 +58,25 @@ func DetectValue(value string) (id, reason string, ok bool) {
 	if looksRandom(v) {
 		return "high-entropy", "value is a long random-looking string (a key or token)", true
 	}
+	// A token inside a larger value: JSON, a header, a command line.
+	for _, part := range tokenSplit.Split(v, -1) {
+		if len(part) < 16 || part == v {
+			continue
+		}
+		for _, d := range detectors {
+			if d.re.MatchString(part) {
+				return d.id, d.reason + " (inside the value)", true
+			}
+		}
+		if len(part) >= 32 && looksRandom(part) {
+			return "high-entropy", "value contains a long random-looking string (a key or token)", true
+		}
+	}
 	return "", "", false
 }
+
+// tokenSplit cuts a value into the pieces a token could be.
+var tokenSplit = regexp.MustCompile(`[\s"'` + "`" + `,;{}()\[\]<>]+|(?:^|[^A-Za-z0-9_-])=|:\s`)
 
 func detectURL(v string) (id, reason string, ok bool) {
 	if !strings.Contains(v, "://") {
