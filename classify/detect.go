@@ -76,7 +76,7 @@ func DetectValue(value string) (id, reason string, ok bool) {
 }
 
 // tokenSplit cuts a value into the pieces a token could be.
-var tokenSplit = regexp.MustCompile(`[\s"'` + "`" + `,;{}()\[\]<>]+|(?:^|[^A-Za-z0-9_-])=|:\s`)
+var tokenSplit = regexp.MustCompile(`[\s"'` + "`" + `,;{}()\[\]<>=]+|:\s`)
 
 func detectURL(v string) (id, reason string, ok bool) {
 	if !strings.Contains(v, "://") {
