@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -128,9 +127,7 @@ func writeClassifyJSON(w io.Writer, from string, entries []envsync.Entry) error 
 		}
 		doc.Vars = append(doc.Vars, v)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return writeJSON(w, doc)
 }
 
 // countsJSON keeps the classes in display order in JSON.

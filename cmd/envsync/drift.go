@@ -167,9 +167,7 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			doc.Drift = doc.Drift || d.Drifted()
 			doc.Apps = append(doc.Apps, a)
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+			return writeJSON(w, doc)
 	case formatMarkdown:
 		for _, d := range results {
 			switch {

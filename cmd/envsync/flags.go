@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -106,7 +105,7 @@ func flagsList(c *cli.Context) error {
 	f.mask(snap.Vars)
 	switch format {
 	case formatJSON:
-		return json.NewEncoder(w).Encode(map[string]any{"app": f.app.Name, "store": f.url, "flags": snap.Vars})
+		return writeJSON(w, map[string]any{"app": f.app.Name, "store": f.url, "flags": snap.Vars})
 	case formatMarkdown:
 		fmt.Fprintf(w, "| Flag | Value |\n|---|---|\n")
 		for _, k := range keys {
@@ -349,13 +348,14 @@ func (f *flagsCtx) restart() error {
 	})
 }
 
-// versioned returns the store's history, if it keeps one.
-func (f *flagsCtx) versioned() (envsync.Versioned, error) {
+// history returns the store's versions, newest first, if it keeps them.
+func (f *flagsCtx) history() (envsync.Versioned, []envsync.ObjectVersion, bool, error) {
 	vs, ok := f.store.(envsync.Versioned)
 	if !ok {
-		return nil, fmt.Errorf("%s keeps no history (only s3:// env files in a versioned bucket do)", f.url)
+		return nil, nil, false, fmt.Errorf("%s keeps no history (only s3:// env files in a versioned bucket do)", f.url)
 	}
-	return vs, nil
+	versions, enabled, err := vs.Versions(f.c.Context)
+	return vs, versions, enabled, err
 }
 
 func flagsHistory(c *cli.Context) error {
@@ -363,11 +363,7 @@ func flagsHistory(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vs, err := f.versioned()
-	if err != nil {
-		return err
-	}
-	versions, enabled, err := vs.Versions(c.Context)
+	vs, versions, enabled, err := f.history()
 	if err != nil {
 		return err
 	}
@@ -419,7 +415,7 @@ func flagsHistory(c *cli.Context) error {
 	w := c.App.Writer
 	switch format {
 	case formatJSON:
-		return json.NewEncoder(w).Encode(map[string]any{"store": f.url, "versioning": enabled, "versions": out})
+		return writeJSON(w, map[string]any{"store": f.url, "versioning": enabled, "versions": out})
 	case formatMarkdown:
 		fmt.Fprint(w, "| When | Who | Why | Changes | Version |\n|---|---|---|---|---|\n")
 		for _, e := range out {
@@ -471,11 +467,7 @@ func flagsRollback(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vs, err := f.versioned()
-	if err != nil {
-		return err
-	}
-	versions, _, err := vs.Versions(c.Context)
+	vs, versions, _, err := f.history()
 	if err != nil {
 		return err
 	}

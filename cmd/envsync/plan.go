@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -166,9 +165,7 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 			}
 			doc.Apps = append(doc.Apps, a)
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+			return writeJSON(w, doc)
 	case formatMarkdown:
 		for _, p := range plans {
 			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra)

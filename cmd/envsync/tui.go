@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -106,4 +107,11 @@ func confirm(c *cli.Context, action, question, hint string) error {
 		return fmt.Errorf("%s cancelled; nothing was written", action)
 	}
 	return nil
+}
+
+// writeJSON prints one indented JSON document: the --format json output.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
