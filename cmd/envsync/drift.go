@@ -167,7 +167,7 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			doc.Drift = doc.Drift || d.Drifted()
 			doc.Apps = append(doc.Apps, a)
 		}
-			return writeJSON(w, doc)
+		return writeJSON(w, doc)
 	case formatMarkdown:
 		for _, d := range results {
 			switch {

@@ -165,7 +165,7 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 			}
 			doc.Apps = append(doc.Apps, a)
 		}
-			return writeJSON(w, doc)
+		return writeJSON(w, doc)
 	case formatMarkdown:
 		for _, p := range plans {
 			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra)
