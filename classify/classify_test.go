@@ -94,6 +94,11 @@ allow:
 		{"NEW_RELIC_LICENSE_KEY", "0123456789abcdef0123456789abcdef01234567", envsync.Secret, "detector:high-entropy"},
 		{"HEROKU_APP_NAME", "acme", envsync.Ignore, "builtin:heroku-dyno-metadata"},
 		{"XYZZY", "Q9#zz", envsync.Secret, "default"},
+		{"PGPASSWORD", "hunter2", envsync.Secret, "builtin:glued-secret-words"},
+		{"TOKENIZER_MODEL", "bert", envsync.Static, "builtin:images-and-versions"},
+		{"AWS_ACCESS_KEY_ID", "not-an-aws-format-id", envsync.Secret, "builtin:api-key"},
+		{"NEXT_PUBLIC_DISABLE_SIGNUP", "true", envsync.Feature, "builtin:switch-words"},
+		{"MAX_TOOT_CHARS", "500", envsync.Feature, "builtin:product-limits"},
 	}
 	for _, tt := range tests {
 		d := c.Classify(envsync.Var{Name: tt.name, Value: tt.value})
