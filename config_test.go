@@ -1,0 +1,82 @@
+package envsync_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/envsync/envsync"
+	_ "github.com/envsync/envsync/sinks/all"
+)
+
+const goodConfig = `version: 1
+rules: rules.yaml
+apps:
+  web-production:
+    source: heroku://acme-${STAGE}
+    routes:
+      feature: s3://acme-env/${STAGE}/feature.env
+      static:  tfvars:infra/app.auto.tfvars#app_static_env
+      secret:  secretsmanager://acme/${STAGE}
+    restart: ecs://acme/web
+    flags_file: config/feature.env
+  worker:
+    source: export.json
+    routes:
+      dynamic: tfvars:infra/app.auto.tfvars#worker_env
+`
+
+func TestParseConfig(t *testing.T) {
+	t.Setenv("STAGE", "production")
+	dir := t.TempDir()
+	cfg, err := envsync.ParseConfig(filepath.Join(dir, "envsync.yaml"), []byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Apps) != 2 || cfg.Apps[0].Name != "web-production" || cfg.Apps[1].Name != "worker" {
+		t.Fatalf("apps = %v", cfg.AppNames())
+	}
+	web := cfg.Apps[0]
+	if web.Source != "heroku://acme-production" || web.Routes[envsync.Feature] != "s3://acme-env/production/feature.env" {
+		t.Fatalf("web = %+v", web)
+	}
+	if web.FlagsFile != filepath.Join(dir, "config/feature.env") || cfg.Rules != filepath.Join(dir, "rules.yaml") {
+		t.Fatalf("paths are not relative to the config: %q %q", web.FlagsFile, cfg.Rules)
+	}
+	if cfg.Apps[1].Source != filepath.Join(dir, "export.json") {
+		t.Fatalf("source path %q", cfg.Apps[1].Source)
+	}
+	if apps, err := cfg.Select([]string{"worker"}); err != nil || len(apps) != 1 || apps[0].Name != "worker" {
+		t.Fatalf("select: %v %v", apps, err)
+	}
+	if _, err := cfg.Select([]string{"nope"}); !errors.Is(err, envsync.ErrNotFound) || !strings.Contains(envsync.Hint(err), "web-production, worker") {
+		t.Fatalf("select unknown: %v (hint %q)", err, envsync.Hint(err))
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", "c.yaml: invalid: the file is empty"},
+		{"not yaml", "version: [1\n", "c.yaml:1: invalid: not valid YAML"},
+		{"version", "version: 2\napps: {}\n", "c.yaml:1: invalid: version: want 1"},
+		{"unknown top", "version: 1\nrule: x\napps: {a: {source: x.env, routes: {}}}\n", `c.yaml:2: invalid: unknown field "rule"`},
+		{"no apps", "version: 1\napps: {}\n", "c.yaml:2: invalid: apps: want at least one app"},
+		{"unknown app field", "version: 1\napps:\n  a:\n    source: x.env\n    route: {}\n", `c.yaml:5: invalid: app "a": unknown field "route"`},
+		{"no source", "version: 1\napps:\n  a:\n    routes: {}\n", `c.yaml:3: invalid: app "a": source: is missing`},
+		{"unknown class", "version: 1\napps:\n  a:\n    source: x.env\n    routes:\n      public: file:x.env\n", `c.yaml:6: invalid: app "a": routes: unknown class "public"`},
+		{"ignore routed", "version: 1\napps:\n  a:\n    source: x.env\n    routes:\n      ignore: file:x.env\n", "ignore is never routed"},
+		{"bad scheme", "version: 1\napps:\n  a:\n    source: x.env\n    routes:\n      feature: gs://b/x.env\n", `c.yaml:6: invalid: app "a": routes: feature: unknown store scheme "gs"`},
+		{"bad restart", "version: 1\napps:\n  a:\n    source: x.env\n    routes: {}\n    restart: ecs://cluster\n", "c.yaml:6: invalid: a.restart:"},
+		{"unset env var", "version: 1\napps:\n  a:\n    source: heroku://${NOPE_NOT_SET}\n    routes: {}\n", "c.yaml:4: invalid: a.source: environment variable NOPE_NOT_SET is not set"},
+		{"duplicate app", "version: 1\napps:\n  a:\n    source: x.env\n    routes: {}\n  a:\n    source: y.env\n    routes: {}\n", "c.yaml:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := envsync.ParseConfig("c.yaml", []byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v; want %q", err, tt.want)
+			}
+		})
+	}
+}
