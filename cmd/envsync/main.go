@@ -57,10 +57,11 @@ routes each class to its home on AWS, finds drift, and flips feature flags
 without a deploy.
 
 Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.`,
-		Reader:         stdin,
-		Writer:         stdout,
-		ErrWriter:      stderr,
-		ExitErrHandler: func(*cli.Context, error) {}, // only run() prints and picks the exit code
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		ExitErrHandler:       func(*cli.Context, error) {}, // only run() prints and picks the exit code
+		EnableBashCompletion: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "envsync.yaml", EnvVars: []string{"ENVSYNC_CONFIG"}, Usage: "the config file (apps, sources, routes)"},
 			&cli.BoolFlag{Name: "verbose", EnvVars: []string{"ENVSYNC_VERBOSE"}, Usage: "log debug detail (names, classes, store URLs and API call counts; never values) to stderr"},
