@@ -97,7 +97,7 @@ allow:
 		{"PGPASSWORD", "hunter2", envsync.Secret, "builtin:glued-secret-words"},
 		{"TOKENIZER_MODEL", "bert", envsync.Static, "builtin:images-and-versions"},
 		{"AWS_ACCESS_KEY_ID", "not-an-aws-format-id", envsync.Secret, "builtin:api-key"},
-		{"NEXT_PUBLIC_DISABLE_SIGNUP", "true", envsync.Feature, "builtin:switch-words"},
+		{"NEXT_PUBLIC_DISABLE_SIGNUP", "true", envsync.Feature, "builtin:leading-switch"}, // the framework prefix is dropped first
 		{"MAX_TOOT_CHARS", "500", envsync.Feature, "builtin:product-limits"},
 	}
 	for _, tt := range tests {
