@@ -178,12 +178,14 @@ func (f *flagsCtx) meta(reason string, keys []string) map[string]string {
 	}
 }
 
-func requireReason(c *cli.Context) (string, error) {
-	r := strings.TrimSpace(c.String("reason"))
-	if r == "" {
-		return "", usageError("say why with --reason TEXT (it is kept with the change)")
+// openFlagsForWrite is openFlags for a change, which must say why (--reason).
+func openFlagsForWrite(c *cli.Context) (*flagsCtx, string, error) {
+	reason := strings.TrimSpace(c.String("reason"))
+	if reason == "" {
+		return nil, "", usageError("say why with --reason TEXT (it is kept with the change)")
 	}
-	return r, nil
+	f, err := openFlags(c)
+	return f, reason, err
 }
 
 func flagsSet(c *cli.Context) error {
@@ -212,11 +214,7 @@ func flagsUnset(c *cli.Context) error {
 }
 
 func flagsEdit(c *cli.Context, e envsync.Edit) error {
-	reason, err := requireReason(c)
-	if err != nil {
-		return err
-	}
-	f, err := openFlags(c)
+	f, reason, err := openFlagsForWrite(c)
 	if err != nil {
 		return err
 	}
@@ -459,11 +457,7 @@ func diffLines(old, new map[string]string) []string {
 }
 
 func flagsRollback(c *cli.Context) error {
-	reason, err := requireReason(c)
-	if err != nil {
-		return err
-	}
-	f, err := openFlags(c)
+	f, reason, err := openFlagsForWrite(c)
 	if err != nil {
 		return err
 	}
@@ -510,11 +504,7 @@ func flagsRollback(c *cli.Context) error {
 }
 
 func flagsApply(c *cli.Context) error {
-	reason, err := requireReason(c)
-	if err != nil {
-		return err
-	}
-	f, err := openFlags(c)
+	f, reason, err := openFlagsForWrite(c)
 	if err != nil {
 		return err
 	}
