@@ -12,7 +12,7 @@ import (
 // that tests and `--verbose` runs can say how many reads and writes a command
 // made. An operation is named by its X-Amz-Target (AWS JSON APIs such as
 // Secrets Manager and ECS, e.g. "GetSecretValue"), else by "METHOD host"
-// (S3, Heroku).
+// (Heroku).
 type CallCounter struct {
 	Next http.RoundTripper // nil means http.DefaultTransport
 
@@ -25,8 +25,6 @@ func (c *CallCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	op := req.Method
 	if t := req.Header.Get("X-Amz-Target"); t != "" {
 		op = t[strings.LastIndexByte(t, '.')+1:]
-	} else if req.URL.Query().Has("versions") {
-		op += " versions"
 	}
 	c.Count(op)
 	next := c.Next

@@ -59,9 +59,6 @@ type Entry struct {
 	Route string
 }
 
-// Sensitive reports whether the entry's value must never be shown.
-func (e Entry) Sensitive() bool { return e.Class == Secret }
-
 // ClassifySource reads a source and classifies every variable, sorted by name.
 func ClassifySource(ctx context.Context, src Source, cl Classifier) ([]Entry, error) {
 	snap, err := src.Read(ctx)
@@ -316,15 +313,6 @@ func (e *Engine) logger() *slog.Logger {
 		return e.Logger
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-// Stores lists the URLs of the stores the plan reads, in write order.
-func (p *AppPlan) Stores() []string {
-	out := make([]string, len(p.targets))
-	for i, t := range p.targets {
-		out[i] = t.url
-	}
-	return out
 }
 
 // CountByClass counts the entries of each class.

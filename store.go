@@ -86,8 +86,6 @@ type OpenOptions struct {
 	// HTTPClient, when set, is used for every API call (it counts them in tests
 	// and in `--verbose` runs). Nil means the SDK's default.
 	HTTPClient *http.Client
-	// ReadOnly stores are opened for reading only (plan, drift, classify).
-	ReadOnly bool
 }
 
 // OpenFunc opens the store at u. It must not make network calls: problems

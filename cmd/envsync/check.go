@@ -305,7 +305,7 @@ func deployedDiff(c *cli.Context, cfg *envsync.Config, abs, display string, data
 		if !hasAWSCredentials() {
 			return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}
 		}
-		opts, _ := openOptions(c, true)
+		opts, _ := openOptions()
 		opts.BaseDir = cfg.Dir
 		st, err := envsync.Open(c.Context, url, opts)
 		if err != nil {

@@ -55,7 +55,7 @@ func runClassify(c *cli.Context) error {
 		return err
 	}
 	from := c.String("from")
-	opts, counter := openOptions(c, true)
+	opts, counter := openOptions()
 	if from == "" {
 		if cfg == nil {
 			return usageError("no source: give --from SRC or a config with an app")

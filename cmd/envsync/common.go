@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -63,12 +61,12 @@ func loadClassifier(c *cli.Context, cfg *envsync.Config) (*classify.Classifier, 
 
 // openOptions returns the options every store is opened with; API calls are
 // counted and logged with --verbose.
-func openOptions(c *cli.Context, readOnly bool) (envsync.OpenOptions, *envsync.CallCounter) {
+func openOptions() (envsync.OpenOptions, *envsync.CallCounter) {
 	counter := benchCounter
 	if counter == nil {
 		counter = &envsync.CallCounter{}
 	}
-	return envsync.OpenOptions{HTTPClient: counter.Client(), ReadOnly: readOnly}, counter
+	return envsync.OpenOptions{HTTPClient: counter.Client()}, counter
 }
 
 func logCalls(c *cli.Context, counter *envsync.CallCounter) {
@@ -103,8 +101,4 @@ func isTerminal(r any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-func contextWithTimeout(c *cli.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.Context, d)
 }

@@ -72,7 +72,7 @@ func prepareDrift(c *cli.Context) (*driftRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, counter := openOptions(c, true)
+	opts, counter := openOptions()
 	r := &driftRun{eng: &envsync.Engine{Classifier: cl, Open: opts, Logger: logger(c)}, cfg: cfg, apps: apps,
 		par: c.Int("parallel"), timeout: c.Duration("timeout"), counter: counter}
 	if !c.Bool("no-ecs") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -78,7 +79,7 @@ func openFlags(c *cli.Context) (*flagsCtx, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, counter := openOptions(c, false)
+	opts, counter := openOptions()
 	opts.BaseDir = cfg.Dir
 	st, err := envsync.Open(c.Context, url, opts)
 	if err != nil {
@@ -334,7 +335,7 @@ func (f *flagsCtx) restart() error {
 	if !c.Bool("wait") {
 		return nil
 	}
-	ctx, cancel := contextWithTimeout(c, c.Duration("wait-timeout"))
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("wait-timeout"))
 	defer cancel()
 	tty := isTerminal(c.App.ErrWriter)
 	return svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) {

@@ -56,7 +56,7 @@ func runPlan(c *cli.Context, apply bool) error {
 	if err != nil {
 		return err
 	}
-	opts, counter := openOptions(c, !apply)
+	opts, counter := openOptions()
 	defer logCalls(c, counter)
 	eng := &envsync.Engine{Classifier: cl, Open: opts, Prune: c.Bool("prune"), Logger: logger(c)}
 

@@ -206,15 +206,6 @@ func S3ARNToURL(arn string) string {
 	return arn
 }
 
-// S3URLToARN turns s3://bucket/key into arn:aws:s3:::bucket/key (the form a
-// task definition's environmentFiles uses).
-func S3URLToARN(url string) string {
-	if rest, ok := strings.CutPrefix(url, "s3://"); ok {
-		return "arn:aws:s3:::" + rest
-	}
-	return url
-}
-
 func (s *Service) wrap(what string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
