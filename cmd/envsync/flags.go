@@ -88,22 +88,31 @@ func openFlags(c *cli.Context) (*flagsCtx, error) {
 	return &flagsCtx{c: c, cfg: cfg, app: app, url: url, store: st, cl: cl, opts: opts, calls: counter}, nil
 }
 
-func flagsList(c *cli.Context) error {
+// readFlags reads the app's flags, with any secret-looking value masked.
+func readFlags(c *cli.Context) (*flagsCtx, *envsync.Snapshot, error) {
 	f, err := openFlags(c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	snap, err := f.store.Read(c.Context)
 	if err != nil {
+		return nil, nil, err
+	}
+	f.mask(snap.Vars)
+	return f, snap, nil
+}
+
+func flagsList(c *cli.Context) error {
+	format, err := outputFormat(c)
+	if err != nil {
 		return err
 	}
-	format, err := outputFormat(c)
+	f, snap, err := readFlags(c)
 	if err != nil {
 		return err
 	}
 	w := c.App.Writer
 	keys := slices.Sorted(maps.Keys(snap.Vars))
-	f.mask(snap.Vars)
 	switch format {
 	case formatJSON:
 		return writeJSON(w, map[string]any{"app": f.app.Name, "store": f.url, "flags": snap.Vars})
@@ -124,15 +133,10 @@ func flagsGet(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageError("flags get takes one KEY")
 	}
-	f, err := openFlags(c)
+	f, snap, err := readFlags(c)
 	if err != nil {
 		return err
 	}
-	snap, err := f.store.Read(c.Context)
-	if err != nil {
-		return err
-	}
-	f.mask(snap.Vars)
 	v, ok := snap.Vars[c.Args().First()]
 	if !ok {
 		return fmt.Errorf("%s: %q is not set: %w", f.url, c.Args().First(), envsync.ErrNotFound)
