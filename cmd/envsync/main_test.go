@@ -61,17 +61,18 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"heroku-app":   herokuApp,
-			"heroku-addon": herokuAddon,
-			"heroku-set":   herokuSet,
-			"mkbucket":     mkbucket,
-			"s3get":        s3get,
-			"s3put":        s3put,
-			"smget":        smget,
-			"smput":        smput,
-			"mode":         fileMode,
-			"ecs-service":  ecsService,
-			"webhook":      webhook,
+			"heroku-app":    herokuApp,
+			"heroku-addon":  herokuAddon,
+			"heroku-set":    herokuSet,
+			"heroku-writes": herokuWrites,
+			"mkbucket":      mkbucket,
+			"s3get":         s3get,
+			"s3put":         s3put,
+			"smget":         smget,
+			"smput":         smput,
+			"mode":          fileMode,
+			"ecs-service":   ecsService,
+			"webhook":       webhook,
 		},
 	})
 }
@@ -101,6 +102,19 @@ func herokuAddon(ts *testscript.TestScript, neg bool, args []string) {
 		owned[k] = cfg[k]
 	}
 	hk.AddAddon(args[0], args[1]+"-1234", args[1], owned)
+}
+
+// heroku-writes APP N: the Heroku API received exactly N writes for APP.
+func herokuWrites(ts *testscript.TestScript, neg bool, args []string) {
+	n := 0
+	for _, r := range ts.Value("heroku").(*herokutest.Server).Requests() {
+		if r.Method != http.MethodGet && strings.HasPrefix(r.Path, "/apps/"+args[0]+"/") {
+			n++
+		}
+	}
+	if fmt.Sprint(n) != args[1] {
+		ts.Fatalf("%d write(s) to Heroku app %s; want %s", n, args[0], args[1])
+	}
 }
 
 // heroku-set APP KEY=VALUE: change a config var out of band.
