@@ -1,0 +1,109 @@
+package faultproxy
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFaults(t *testing.T) {
+	var served atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		io.WriteString(w, "ok "+r.URL.Path)
+	}))
+	defer target.Close()
+	p := Start(target.URL)
+	defer p.Close()
+	p.SetRule(func(r *Request) Action {
+		switch r.URL.Path {
+		case "/drop-reply":
+			return Action{Kind: DropReply}
+		case "/drop-request":
+			return Action{Kind: DropRequest}
+		case "/hang":
+			return Action{Kind: Hang}
+		case "/throttle":
+			return Throttle()
+		}
+		return Action{Kind: Pass}
+	})
+	client := &http.Client{Timeout: 2 * time.Second}
+
+	resp, err := client.Get(p.URL + "/pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "ok /pass" {
+		t.Errorf("pass: got %q", b)
+	}
+
+	// POST: Go's client itself retries an idempotent GET whose reused
+	// connection closes without a reply.
+	before := served.Load()
+	if _, err := client.Post(p.URL+"/drop-reply", "text/plain", strings.NewReader("x")); err == nil {
+		t.Error("drop-reply: got a reply")
+	}
+	if served.Load() != before+1 {
+		t.Error("drop-reply: the target did not see the request")
+	}
+
+	before = served.Load()
+	if _, err := client.Post(p.URL+"/drop-request", "text/plain", strings.NewReader("x")); err == nil {
+		t.Error("drop-request: got a reply")
+	}
+	if served.Load() != before {
+		t.Error("drop-request: the target saw the request")
+	}
+
+	short := &http.Client{Timeout: 200 * time.Millisecond}
+	_, err = short.Get(p.URL + "/hang")
+	var to interface{ Timeout() bool }
+	if !errors.As(err, &to) || !to.Timeout() {
+		t.Errorf("hang: want a client timeout, got %v", err)
+	}
+
+	resp, err = client.Get(p.URL + "/throttle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "SlowDown") {
+		t.Errorf("throttle: got %d %q", resp.StatusCode, b)
+	}
+	if got := p.Requests(); got != 5 {
+		t.Errorf("requests: got %d, want 5", got)
+	}
+	if log := p.Log(); len(log) != 5 || log[1] != "POST /drop-reply drop-reply" {
+		t.Errorf("log: %q", log)
+	}
+}
+
+func TestLatency(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer target.Close()
+	p := Start(target.URL)
+	defer p.Close()
+	p.SetLatency(50 * time.Millisecond)
+	start := time.Now()
+	resp, err := http.Get(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// A lower bound only: latency is added, never removed.
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("latency not applied: %s", d)
+	}
+	if p.Conns() != 1 {
+		t.Errorf("conns: got %d, want 1", p.Conns())
+	}
+}
