@@ -26,30 +26,26 @@ const (
 
 // Change is one key to change in one store.
 type Change struct {
-	Store  string `json:"store"`
-	Class  Class  `json:"class"`
-	Key    string `json:"key"`
-	Action Action `json:"action"`
+	Store  string
+	Class  Class
+	Key    string
+	Action Action
 	// Old and New are the values before and after; "" when absent. Never
-	// print them for a Sensitive change: use Show.
-	Old string `json:"-"`
-	New string `json:"-"`
-	// Sensitive changes carry secret values.
-	Sensitive bool   `json:"sensitive,omitempty"`
-	Addon     string `json:"addon,omitempty"`
+	// print them directly: use Show (text) or Mask (JSON), the display rule.
+	Old string
+	New string
+	// Sensitive changes carry values the display rule hides.
+	Sensitive bool
+	Addon     string
 }
 
-// Show renders one side of the change for people: the value, or for a
-// sensitive change "(sensitive) sha256:…" so two runs can be compared.
-func (c Change) Show(value string) string {
-	if c.Sensitive {
-		if value == "" {
-			return "(sensitive)"
-		}
-		return "(sensitive) " + Fingerprint(c.Key, value)
-	}
-	return value
-}
+// Show renders one side of the change for text output, by the display rule:
+// the value with control characters escaped, or for a sensitive change
+// "(sensitive) sha256:…" so two runs can be compared.
+func (c Change) Show(value string) string { return Show(c.Key, value, c.Sensitive) }
+
+// Mask renders one side of the change for JSON output, by the display rule.
+func (c Change) Mask(value string) string { return Mask(c.Key, value, c.Sensitive) }
 
 // Entry is a source variable with the classifier's decision.
 type Entry struct {
@@ -106,7 +102,7 @@ type AppPlan struct {
 // it sits in a store that holds secrets, or it looks like one itself (a
 // token someone pasted into an env file by hand).
 func (p *AppPlan) sensitive(holdsSecrets bool, key, value string) bool {
-	return holdsSecrets || value != "" && p.cl.Classify(Var{Name: key, Value: value}).Class == Secret
+	return holdsSecrets || Sensitive(p.cl, "", key, value)
 }
 
 // target is one store a plan writes.

@@ -14,6 +14,10 @@ type Edit struct {
 	Set   map[string]string
 	Unset []string
 	Meta  map[string]string
+	// Replace, when not nil, is the whole new content: the store ends up
+	// holding exactly it (Set and Unset are then ignored). A rollback or a
+	// reviewed file is written this way.
+	Replace map[string]string
 	// Sensitive is passed on to the store's write.
 	Sensitive bool
 	// Attempts bounds the read-modify-write retries on a conflict (default 8).
@@ -49,6 +53,9 @@ func ApplyEdit(ctx context.Context, st Store, e Edit) (*EditResult, error) {
 		maps.Copy(vars, e.Set)
 		for _, k := range e.Unset {
 			delete(vars, k)
+		}
+		if e.Replace != nil {
+			vars = maps.Clone(e.Replace)
 		}
 		if res.Before == nil {
 			res.Before = base
