@@ -126,7 +126,9 @@ func FuzzEnvLines(f *testing.F) {
 
 type allFeatures struct{}
 
-func (allFeatures) Classify(Var) Decision { return Decision{Class: Feature, Rule: "test", Reason: "test"} }
+func (allFeatures) Classify(Var) Decision {
+	return Decision{Class: Feature, Rule: "test", Reason: "test"}
+}
 
 // check's diff and plan read every awkward file the same way: the keys and
 // values CheckEnvChange reports are what ParseEnvFile (and so the S3 store
