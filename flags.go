@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -299,4 +300,68 @@ func (f *Flags) PrepareRollback(ctx context.Context, to string) (*Rollback, erro
 // Rollback writes a prepared rollback's content as a new version.
 func (f *Flags) Rollback(ctx context.Context, rb *Rollback, who, why string) (*FlagsResult, error) {
 	return f.Replace(ctx, rb.Vars, who, "rollback to "+rb.To+": "+why)
+}
+
+// ReadReviewed reads a reviewed env file (the flags_file merged in git) for
+// Replace: a file with lint errors is refused, with the findings, because
+// ECS would read it differently from what the reviewer saw.
+func ReadReviewed(name string, data []byte) (map[string]string, []Finding, error) {
+	if findings := LintEnvFile(name, data); HasErrors(findings) {
+		return nil, findings, WithHint(fmt.Errorf("%s: not a clean ECS env file; nothing written", name), "run envsync check "+name)
+	}
+	vars, err := ParseEnvFile(name, data)
+	return vars, nil, err
+}
+
+// EditSource makes the same flag change on the app's Heroku source (flags
+// set --heroku, while Heroku still serves traffic). It reports whether it
+// wrote anything.
+func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]string, unset []string, opts OpenOptions) (bool, error) {
+	if !strings.HasPrefix(app.Source, "heroku://") {
+		return false, WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", app.Name), "set source: heroku://APP in the config")
+	}
+	opts.BaseDir = cfg.Dir
+	st, err := Open(ctx, app.Source, opts)
+	if err != nil {
+		return false, err
+	}
+	res, err := ApplyEdit(ctx, st, Edit{Set: set, Unset: unset})
+	if err != nil {
+		return false, fmt.Errorf("the S3 file was written, but Heroku was not: %w", err)
+	}
+	return res.Changed, nil
+}
+
+// FlagsFileApp returns the app whose flags_file is the file at abs, or nil.
+func FlagsFileApp(cfg *Config, abs string) *App {
+	if cfg == nil {
+		return nil
+	}
+	for _, app := range cfg.Apps {
+		if app.FlagsFile == abs {
+			return app
+		}
+	}
+	return nil
+}
+
+// IsEnvFile reports whether the file at abs is one envsync check looks at:
+// *.env, .env*, or an app's flags_file.
+func IsEnvFile(cfg *Config, abs string) bool {
+	name := filepath.Base(abs)
+	return strings.HasSuffix(name, ".env") || strings.HasPrefix(name, ".env") || FlagsFileApp(cfg, abs) != nil
+}
+
+// Compare says what writing the env file data (named name) would change in
+// the flags file, each change marked sensitive by the display rule.
+func (f *Flags) Compare(ctx context.Context, name string, data []byte) ([]Change, error) {
+	vars, err := ParseEnvFile(name, data)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := f.Store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return f.Diff(snap.Vars, vars), nil
 }

@@ -163,14 +163,6 @@ func changedEnvFiles(root, base string, cfg *envsync.Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	flagsFiles := map[string]bool{}
-	if cfg != nil {
-		for _, a := range cfg.Apps {
-			if a.FlagsFile != "" {
-				flagsFiles[a.FlagsFile] = true
-			}
-		}
-	}
 	cwd, _ := os.Getwd()
 	var files []string
 	for _, rel := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -178,8 +170,7 @@ func changedEnvFiles(root, base string, cfg *envsync.Config) ([]string, error) {
 			continue
 		}
 		abs := filepath.Join(root, rel)
-		name := filepath.Base(rel)
-		if strings.HasSuffix(name, ".env") || strings.HasPrefix(name, ".env") || flagsFiles[abs] {
+		if envsync.IsEnvFile(cfg, abs) {
 			if r, err := filepath.Rel(cwd, abs); err == nil {
 				abs = r
 			}
@@ -215,43 +206,33 @@ func checkFile(ctx context.Context, s *setup, root, base, path string) ([]envsyn
 // deployedDiff says what merging the file would change in the deployed S3
 // object of the app whose flags_file it is, when AWS credentials are present.
 func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byte) []string {
-	if s.cfg == nil {
+	app := envsync.FlagsFileApp(s.cfg, abs)
+	if app == nil || app.Routes[envsync.Feature] == "" {
 		return nil
 	}
-	for _, app := range s.cfg.Apps {
-		if app.FlagsFile != abs {
-			continue
-		}
-		url, ok := app.Routes[envsync.Feature]
-		if !ok {
-			return nil
-		}
-		if !hasAWSCredentials() {
-			return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}
-		}
-		fl, err := envsync.OpenFlags(ctx, s.cfg, app, s.cl, s.opts)
-		if err != nil {
-			return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
-		}
-		snap, err := fl.Store.Read(ctx)
-		if err != nil {
-			return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
-		}
-		vars, err := envsync.ParseEnvFile(display, data)
-		if err != nil {
-			return nil
-		}
-		chs := fl.Diff(snap.Vars, vars)
-		if len(chs) == 0 {
-			return []string{fmt.Sprintf("%s: merging changes nothing in %s", display, url)}
-		}
-		lines := make([]string, len(chs))
-		for i, ch := range chs {
-			lines[i] = changeLine(ch)
-		}
-		return []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
+	url := app.Routes[envsync.Feature]
+	if !hasAWSCredentials() {
+		return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}
 	}
-	return nil
+	fl, err := envsync.OpenFlags(ctx, s.cfg, app, s.cl, s.opts)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
+	}
+	chs, err := fl.Compare(ctx, display, data)
+	var pe *envsync.PosError
+	switch {
+	case errors.As(err, &pe) && pe.File == display:
+		return nil // the lint findings already say what is wrong with the file
+	case err != nil:
+		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
+	case len(chs) == 0:
+		return []string{fmt.Sprintf("%s: merging changes nothing in %s", display, url)}
+	}
+	lines := make([]string, len(chs))
+	for i, ch := range chs {
+		lines[i] = changeLine(ch)
+	}
+	return []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
 }
 
 // hasAWSCredentials is a cheap look at the standard chain's sources, with no call.

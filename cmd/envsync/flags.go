@@ -207,30 +207,16 @@ func (f *flagsRun) edit(ctx context.Context, set map[string]string, unset []stri
 		infof(f.errw, "%s", msg)
 	}
 	if f.heroku {
-		if err := f.herokuEdit(ctx, set, unset); err != nil {
+		changed, err := envsync.EditSource(ctx, f.cfg, f.app, set, unset, f.opts)
+		if err != nil {
 			return err
+		}
+		if changed {
+			infof(f.errw, "changed %s too (Heroku restarts its dynos itself)", f.app.Source)
 		}
 	}
 	if res.Changed {
 		return f.rollService(ctx)
-	}
-	return nil
-}
-
-func (f *flagsRun) herokuEdit(ctx context.Context, set map[string]string, unset []string) error {
-	if !strings.HasPrefix(f.app.Source, "heroku://") {
-		return envsync.WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", f.app.Name), "set source: heroku://APP in the config")
-	}
-	st, err := envsync.Open(ctx, f.app.Source, f.opts)
-	if err != nil {
-		return err
-	}
-	res, err := envsync.ApplyEdit(ctx, st, envsync.Edit{Set: set, Unset: unset})
-	if err != nil {
-		return fmt.Errorf("the S3 file was written, but Heroku was not: %w", err)
-	}
-	if res.Changed {
-		infof(f.errw, "changed %s too (Heroku restarts its dynos itself)", f.app.Source)
 	}
 	return nil
 }
@@ -364,13 +350,10 @@ func flagsApply(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if findings := envsync.LintEnvFile(from, data); envsync.HasErrors(findings) {
-		for _, fd := range findings {
-			fmt.Fprintln(f.errw, fd)
-		}
-		return envsync.WithHint(fmt.Errorf("%s: not a clean ECS env file; nothing written", from), "run envsync check "+from)
+	vars, findings, err := envsync.ReadReviewed(from, data)
+	for _, fd := range findings {
+		fmt.Fprintln(f.errw, envsync.Escape(fd.String()))
 	}
-	vars, err := envsync.ParseEnvFile(from, data)
 	if err != nil {
 		return err
 	}
