@@ -31,29 +31,40 @@ func exitCode(code int) error {
 
 func printError(w io.Writer, err error) {
 	msg := strings.TrimSuffix(err.Error(), ".")
-	fmt.Fprintf(w, "envsync: error: %s\n", msg)
+	fmt.Fprintf(w, "envsync: error: %s\n", escapeLines(msg))
 	if h := envsync.Hint(err); h != "" {
-		fmt.Fprintf(w, "envsync: hint: %s\n", h)
+		fmt.Fprintf(w, "envsync: hint: %s\n", escapeLines(h))
 	}
+}
+
+// escapeLines applies the display rule's escaping to each line of a
+// message, so a key or a file name cannot send control characters to the
+// terminal; the message's own line breaks stay.
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = envsync.Escape(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // infof says what happened: "envsync: …".
 func infof(w io.Writer, format string, args ...any) {
-	fmt.Fprintf(w, "envsync: "+format+"\n", args...)
+	fmt.Fprintf(w, "envsync: %s\n", escapeLines(fmt.Sprintf(format, args...)))
 }
 
 func warnf(w io.Writer, format string, args ...any) {
-	fmt.Fprintf(w, "envsync: warning: "+format+"\n", args...)
+	fmt.Fprintf(w, "envsync: warning: %s\n", escapeLines(fmt.Sprintf(format, args...)))
 }
 
 func hintf(w io.Writer, format string, args ...any) {
-	fmt.Fprintf(w, "envsync: hint: "+format+"\n", args...)
+	fmt.Fprintf(w, "envsync: hint: %s\n", escapeLines(fmt.Sprintf(format, args...)))
 }
 
 // progressf shows progress: rewritten in place on a terminal, one line
 // each otherwise. An empty message on a terminal clears the line.
 func progressf(w io.Writer, tty bool, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	msg := escapeLines(fmt.Sprintf(format, args...))
 	switch {
 	case tty:
 		fmt.Fprintf(w, "\r\033[K%s", msg)
