@@ -259,6 +259,7 @@ type Rollback struct {
 	To      string
 	Vars    map[string]string
 	Changes []Change
+	base    *Snapshot // the current content the changes were computed from
 }
 
 // PrepareRollback reads version to (default: the one before the current)
@@ -294,12 +295,16 @@ func (f *Flags) PrepareRollback(ctx context.Context, to string) (*Rollback, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Rollback{To: to, Vars: old.Vars, Changes: f.Diff(cur.Vars, old.Vars)}, nil
+	return &Rollback{To: to, Vars: old.Vars, Changes: f.Diff(cur.Vars, old.Vars), base: cur}, nil
 }
 
 // Rollback writes a prepared rollback's content as a new version.
 func (f *Flags) Rollback(ctx context.Context, rb *Rollback, who, why string) (*FlagsResult, error) {
-	return f.Replace(ctx, rb.Vars, who, "rollback to "+rb.To+": "+why)
+	if err := f.CheckAll(rb.Vars); err != nil {
+		return nil, err
+	}
+	e := Edit{Replace: rb.Vars, Base: rb.base, Meta: FlagsMeta(who, "rollback to "+rb.To+": "+why, slices.Sorted(maps.Keys(rb.Vars)))}
+	return f.apply(ctx, e, &FlagsResult{})
 }
 
 // ReadReviewed reads a reviewed env file (the flags_file merged in git) for

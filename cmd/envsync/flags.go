@@ -161,7 +161,7 @@ func flagsSet(c *cli.Context) error {
 	for _, a := range c.Args().Slice() {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
-			return usageError("%q: want KEY=VALUE", envsync.ShowKey(k))
+			return usageError("%q: want KEY=VALUE", k)
 		}
 		if v == "" {
 			return usageError("%s: an empty value is dropped by ECS; use flags unset %s", envsync.ShowKey(k), envsync.ShowKey(k))
