@@ -120,6 +120,9 @@ apps:
 	runCmd("import", "--yes")
 	putFeatureFile() // a person pastes tokens into the deployed file
 	for _, f := range formats {
+		runCmd("classify", "--from", "s3://"+bucket+"/feature.env", "--format", f)
+		runCmd("classify", "--from", "reviewed.env", "--format", f)
+		runCmd("import", "--yes", "--format", f)
 		runCmd("plan", "--format", f)
 		runCmd("plan", "--prune", "--format", f)
 		runCmd("drift", "--no-ecs", "--format", f)
