@@ -40,12 +40,6 @@ type App struct {
 	Line int
 }
 
-// Route is one class's destination.
-func (a *App) Route(c Class) (string, bool) {
-	u, ok := a.Routes[c]
-	return u, ok
-}
-
 // LoadConfig reads and validates a config file. Errors name the file and line.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)

@@ -3,7 +3,6 @@ package envsync
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,35 +14,71 @@ import (
 // scans with bufio.Scanner's default 64 KiB buffer and fails the task beyond it.
 const MaxEnvLine = bufio.MaxScanTokenSize
 
+// EnvLine is one line of an env file, as EnvLines cuts it.
+type EnvLine struct {
+	Num int    // 1-based
+	Raw string // the line without its "\n" (a "\r" before it is kept)
+	// Text is Raw without the one "\r" that ends a CRLF line.
+	Text string
+	CRLF bool
+	// TooLong is set for a line of MaxEnvLine bytes or more: ECS fails the task.
+	TooLong bool
+	// Comment is set when the line starts with "#".
+	Comment bool
+	// Key and Value are Text split at the first "=", verbatim; HasEq is false
+	// when there is no "=" (then Key is the whole text).
+	Key, Value string
+	HasEq      bool
+}
+
+// Loaded reports whether the ECS agent sets a variable from the line: not a
+// comment, has "=", key and value not empty.
+func (l EnvLine) Loaded() bool {
+	return !l.Comment && !l.TooLong && l.HasEq && l.Key != "" && l.Value != ""
+}
+
+// EnvLines cuts an env file into lines the way the ECS agent's scanner does:
+// a line ends at "\n" with one optional "\r" before it, and a last line
+// without "\n" counts. It is the one line reader under ParseEnvFile,
+// LintEnvFile and CheckEnvChanges.
+func EnvLines(data []byte) []EnvLine {
+	if len(data) == 0 {
+		return nil
+	}
+	parts := bytes.Split(data, []byte("\n"))
+	if data[len(data)-1] == '\n' {
+		parts = parts[:len(parts)-1]
+	}
+	out := make([]EnvLine, len(parts))
+	for i, p := range parts {
+		raw := string(p)
+		l := EnvLine{Num: i + 1, Raw: raw, Text: raw, TooLong: len(raw) >= MaxEnvLine}
+		if t, ok := strings.CutSuffix(raw, "\r"); ok {
+			l.Text, l.CRLF = t, true
+		}
+		l.Comment = strings.HasPrefix(l.Text, "#")
+		l.Key, l.Value, l.HasEq = strings.Cut(l.Text, "=")
+		out[i] = l
+	}
+	return out
+}
+
 // ParseEnvFile reads an ECS environment file the way the ECS agent does
-// (amazon-ecs-agent, agent/taskresource/envFiles): line by line, where a line
-// ends at "\n" with one optional "\r" before it; a line starting with "#" is
-// skipped; a line with "=" is split at the first "=", key and value taken
-// verbatim (no quote removal, no trimming, no `export`, no escapes); a line
-// whose key or value is empty, or that has no "=", is skipped; a later line
-// for the same key wins. A line longer than MaxEnvLine is an error, as it
-// fails the task. name is used in error messages.
+// (amazon-ecs-agent, agent/taskresource/envFiles): line by line (EnvLines);
+// a line starting with "#" is skipped; a line with "=" is split at the first
+// "=", key and value taken verbatim (no quote removal, no trimming, no
+// `export`, no escapes); a line whose key or value is empty, or that has no
+// "=", is skipped; a later line for the same key wins. A line longer than
+// MaxEnvLine is an error, as it fails the task. name is used in error messages.
 func ParseEnvFile(name string, data []byte) (map[string]string, error) {
 	vars := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if strings.HasPrefix(text, "#") {
-			continue
+	for _, l := range EnvLines(data) {
+		if l.TooLong {
+			return nil, &PosError{File: name, Line: l.Num, Err: fmt.Errorf("%w: line longer than 64 KiB; ECS fails the task on it", ErrInvalid)}
 		}
-		k, v, ok := strings.Cut(text, "=")
-		if !ok || k == "" || v == "" {
-			continue
+		if l.Loaded() {
+			vars[l.Key] = l.Value
 		}
-		vars[k] = v
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &PosError{File: name, Line: line + 1, Err: fmt.Errorf("%w: line longer than 64 KiB; ECS fails the task on it", ErrInvalid)}
-		}
-		return nil, &PosError{File: name, Err: err}
 	}
 	return vars, nil
 }

@@ -1,6 +1,8 @@
 package envsync
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"maps"
 	"strings"
@@ -87,4 +89,90 @@ func FuzzEnvFileRoundTrip(f *testing.F) {
 			t.Fatalf("round trip: %q → %q → %q", vars, data, got)
 		}
 	})
+}
+
+// scanEnvFile is the ECS agent's reader as it is written there (a
+// bufio.Scanner over lines): EnvLines must cut files exactly like it.
+func scanEnvFile(data []byte) (map[string]string, bool) {
+	vars := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		text := sc.Text()
+		if strings.HasPrefix(text, "#") {
+			continue
+		}
+		if k, v, ok := strings.Cut(text, "="); ok && k != "" && v != "" {
+			vars[k] = v
+		}
+	}
+	return vars, sc.Err() == nil
+}
+
+func FuzzEnvLines(f *testing.F) {
+	for _, s := range []string{"A=1\nB=2\n", "A=1\r\nB=2", "#c\n=x\nK=\n", "A=1\r\r\n", "\n\n", "x", strings.Repeat("a", MaxEnvLine) + "=1\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, ok := scanEnvFile(data)
+		got, err := ParseEnvFile("f.env", data)
+		if ok != (err == nil) {
+			t.Fatalf("scanner ok %v, ParseEnvFile err %v", ok, err)
+		}
+		if ok && !maps.Equal(got, want) {
+			t.Fatalf("ParseEnvFile %q; the ECS reader %q", got, want)
+		}
+	})
+}
+
+type allFeatures struct{}
+
+func (allFeatures) Classify(Var) Decision {
+	return Decision{Class: Feature, Rule: "test", Reason: "test"}
+}
+
+// check's diff and plan read every awkward file the same way: the keys and
+// values CheckEnvChange reports are what ParseEnvFile (and so the S3 store
+// and plan) reads.
+func TestCheckAgreesWithParseEnvFile(t *testing.T) {
+	awkward := map[string]string{
+		"FEATURE_EQUALS": "a=b=c", "FEATURE_HASH": "#not-a-comment", "FEATURE_QUOTES": `"quoted" and 'single'`,
+		"FEATURE_UNICODE": "héllo wörld ✓ 日本", "FEATURE_SPACES": "  padded  ", "FEATURE_DOLLAR": "${HOME} and $PATH",
+		"FEATURE_EXPORT": "export X=1", "FEATURE_BACKSLASH": `C:\path\n`,
+	}
+	formatted, err := FormatEnvFile(awkward)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"formatted":    string(formatted),
+		"export":       "export A=1\nB=2\n",
+		"spaces":       " A = 1 \nB= 2\n",
+		"empty values": "A=\nB=1\n",
+		"crlf":         "A=1\r\nB=2\r\n",
+		"later wins":   "A=1\nA=2\n",
+		"comments":     "# A=1\n#B=2\nC=#3\n",
+		"no equals":    "JUSTTEXT\nD=4",
+	}
+	for name, data := range files {
+		t.Run(name, func(t *testing.T) {
+			want, err := ParseEnvFile(name, []byte(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, keys := CheckEnvChange(name, nil, []byte(data), allFeatures{})
+			got := map[string]string{}
+			for _, k := range keys {
+				if k.Action != Add {
+					t.Errorf("%s: %s; want add", k.Key, k.Action)
+				}
+				got[k.Key] = k.New
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("check reads %q; ParseEnvFile %q", got, want)
+			}
+			if _, keys := CheckEnvChange(name, []byte(data), []byte(data), allFeatures{}); len(keys) != 0 {
+				t.Errorf("an unchanged file has changed keys: %+v", keys)
+			}
+		})
+	}
 }

@@ -1,9 +1,9 @@
 package envsync
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -57,24 +57,20 @@ func LintEnvFile(name string, data []byte) []Finding {
 		out = append(out, Finding{File: name, Line: line, Code: code, Severity: sev, Key: key, Message: fmt.Sprintf(format, args...)})
 	}
 	seen := map[string]int{}
-	lines := bytes.Split(data, []byte("\n"))
-	if len(data) > 0 && data[len(data)-1] == '\n' {
-		lines = lines[:len(lines)-1]
-	} else if len(data) > 0 {
+	lines := EnvLines(data)
+	if len(data) > 0 && data[len(data)-1] != '\n' {
 		add(len(lines), LintNoFinalNL, SevWarning, "", "missing final newline")
 	}
-	for i, raw := range lines {
-		n := i + 1
-		text := string(raw)
-		if strings.HasSuffix(text, "\r") {
+	for _, l := range lines {
+		n, text := l.Num, l.Text
+		if l.CRLF {
 			add(n, LintCRLF, SevError, "", "CRLF line end: save the file with LF line ends")
-			text = strings.TrimSuffix(text, "\r")
 		}
-		if len(raw) >= MaxEnvLine {
+		if l.TooLong {
 			add(n, LintTooLong, SevError, "", "line longer than 64 KiB: the ECS task fails to start")
 			continue
 		}
-		if strings.TrimSpace(text) == "" || strings.HasPrefix(text, "#") {
+		if strings.TrimSpace(text) == "" || l.Comment {
 			continue
 		}
 		if text[0] == ' ' || text[0] == '\t' {
@@ -125,4 +121,77 @@ func HasErrors(fs []Finding) bool {
 		}
 	}
 	return false
+}
+
+// Classification codes of CheckEnvChange, beside the lint codes: stable,
+// documented in the README.
+const (
+	CheckCredential = "SEC001" // the value looks like a credential
+	CheckSecretKey  = "SEC002" // the classifier calls the key secret
+	CheckWrongClass = "CLS001" // a static or dynamic key in a feature file
+)
+
+// KeyCheck is one key that a change to an env file adds, changes or
+// removes, with its class and the verdict. Show Old and New only through
+// the display rule (Show/Mask with Sensitive).
+type KeyCheck struct {
+	File, Key string
+	Line      int    // in the new file; 0 for a removed key
+	Action    Action // Add, Update or Delete
+	Old, New  string
+	Class     Class
+	Sensitive bool
+	Verdict   string // "ok", "error: credential", "error: secret", "warning: static", "removed"
+}
+
+// CheckEnvChange is the pull-request guard for one env file: it lints data
+// (LintEnvFile), then classifies every key that differs from old (the file
+// before the change; nil when it is new), both read as ECS reads them
+// (ParseEnvFile's lines). A credential-shaped value (SEC001) or a key the
+// classifier calls secret (SEC002) is an error; a static or dynamic key is a
+// warning (CLS001). Findings are sorted by line and never contain a value.
+func CheckEnvChange(name string, old, data []byte, cl Classifier) ([]Finding, []KeyCheck) {
+	findings := LintEnvFile(name, data)
+	before, _ := loadedLines(old)
+	after, line := loadedLines(data)
+	var keys []KeyCheck
+	for _, ch := range Diff(before, after) {
+		k := KeyCheck{File: name, Key: ch.Key, Line: line[ch.Key], Action: ch.Action, Old: ch.Old, New: ch.New, Verdict: "ok"}
+		if ch.Action == Delete {
+			k.Class, k.Verdict = cl.Classify(Var{Name: ch.Key, Value: ch.Old}).Class, "removed"
+		} else {
+			d := cl.Classify(Var{Name: ch.Key, Value: ch.New})
+			k.Class = d.Class
+			add := func(code string, sev Severity, msg string) {
+				findings = append(findings, Finding{File: name, Line: k.Line, Code: code, Severity: sev, Key: k.Key, Message: msg})
+			}
+			switch id, detected := strings.CutPrefix(d.Rule, "detector:"); {
+			case detected:
+				k.Verdict = "error: credential"
+				add(CheckCredential, SevError, fmt.Sprintf("%s: %s (%s): never commit it; put it in Secrets Manager and route the secret class there", k.Key, d.Reason, id))
+			case d.Class == Secret:
+				k.Verdict = "error: secret"
+				add(CheckSecretKey, SevError, fmt.Sprintf("%s is classified secret (%s): put it in Secrets Manager, not in an env file in git", k.Key, d.Reason))
+			case d.Class == Static || d.Class == Dynamic:
+				k.Verdict = "warning: " + string(d.Class)
+				add(CheckWrongClass, SevWarning, fmt.Sprintf("%s is %s (%s): it belongs in tfvars, not in the feature env file", k.Key, d.Class, d.Reason))
+			}
+		}
+		k.Sensitive = Sensitive(cl, k.Class, k.Key, k.Old) || Sensitive(cl, k.Class, k.Key, k.New)
+		keys = append(keys, k)
+	}
+	slices.SortStableFunc(findings, func(a, b Finding) int { return a.Line - b.Line })
+	return findings, keys
+}
+
+// loadedLines reads data as ECS does (a later line wins) and says on which
+// line each key was set.
+func loadedLines(data []byte) (map[string]string, map[string]int) {
+	vars, line := map[string]string{}, map[string]int{}
+	for _, l := range EnvLines(data) {
+		if l.Loaded() {
+			vars[l.Key], line[l.Key] = l.Value, l.Num
+		}
+	}
+	return vars, line
 }

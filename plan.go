@@ -1,7 +1,6 @@
 package envsync
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,30 +25,26 @@ const (
 
 // Change is one key to change in one store.
 type Change struct {
-	Store  string `json:"store"`
-	Class  Class  `json:"class"`
-	Key    string `json:"key"`
-	Action Action `json:"action"`
+	Store  string
+	Class  Class
+	Key    string
+	Action Action
 	// Old and New are the values before and after; "" when absent. Never
-	// print them for a Sensitive change: use Show.
-	Old string `json:"-"`
-	New string `json:"-"`
-	// Sensitive changes carry secret values.
-	Sensitive bool   `json:"sensitive,omitempty"`
-	Addon     string `json:"addon,omitempty"`
+	// print them directly: use Show (text) or Mask (JSON), the display rule.
+	Old string
+	New string
+	// Sensitive changes carry values the display rule hides.
+	Sensitive bool
+	Addon     string
 }
 
-// Show renders one side of the change for people: the value, or for a
-// sensitive change "(sensitive) sha256:…" so two runs can be compared.
-func (c Change) Show(value string) string {
-	if c.Sensitive {
-		if value == "" {
-			return "(sensitive)"
-		}
-		return "(sensitive) " + Fingerprint(c.Key, value)
-	}
-	return value
-}
+// Show renders one side of the change for text output, by the display rule:
+// the value with control characters escaped, or for a sensitive change
+// "(sensitive) sha256:…" so two runs can be compared.
+func (c Change) Show(value string) string { return Show(c.Key, value, c.Sensitive) }
+
+// Mask renders one side of the change for JSON output, by the display rule.
+func (c Change) Mask(value string) string { return Mask(c.Key, value, c.Sensitive) }
 
 // Entry is a source variable with the classifier's decision.
 type Entry struct {
@@ -98,15 +93,16 @@ type AppPlan struct {
 	// Unrouted are the classes that have variables but no route.
 	Unrouted map[Class]int
 
-	targets []*target
-	cl      Classifier
+	targets   []*target
+	cl        Classifier
+	validated bool
 }
 
 // sensitive reports whether a value found in a store must not be shown:
 // it sits in a store that holds secrets, or it looks like one itself (a
 // token someone pasted into an env file by hand).
 func (p *AppPlan) sensitive(holdsSecrets bool, key, value string) bool {
-	return holdsSecrets || value != "" && p.cl.Classify(Var{Name: key, Value: value}).Class == Secret
+	return holdsSecrets || Sensitive(p.cl, "", key, value)
 }
 
 // target is one store a plan writes.
@@ -116,6 +112,7 @@ type target struct {
 	store     Store
 	base      *Snapshot
 	want      map[string]string
+	classOf   map[string]Class // key → class, for the keys routed here
 	sensitive bool
 	changes   []Change
 }
@@ -131,9 +128,31 @@ var applyOrder = []Class{Secret, Static, Dynamic, Feature}
 func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, error) {
 	opts := e.Open
 	opts.BaseDir = cfg.Dir
+	targets, err := openTargets(ctx, app, opts)
+	if err != nil {
+		return nil, err
+	}
+	src, err := OpenSource(ctx, app.Source, opts)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: source: %w", app.Name, err)
+	}
+	srcSnap, err := readAll(ctx, src, targets)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w", app.Name, err)
+	}
+	p := &AppPlan{App: app, cl: e.Classifier, Entries: ClassifyVars(srcSnap, e.Classifier), Unrouted: map[Class]int{}, targets: targets}
+	p.route()
 	log := e.logger().With("app", app.Name)
+	for _, t := range targets {
+		p.diff(t, e.Prune)
+		log.Debug("planned store", "store", t.url, "classes", t.classes, "keys", len(t.classOf), "changes", len(t.changes), "exists", t.base.Exists)
+	}
+	return p, nil
+}
 
-	// Open every store first: bad URLs and secret routes fail before any call.
+// openTargets opens every routed store, in apply order, one target per URL:
+// bad URLs and secret routes fail before any call.
+func openTargets(ctx context.Context, app *App, opts OpenOptions) ([]*target, error) {
 	byURL := map[string]*target{}
 	var targets []*target
 	for _, class := range applyOrder {
@@ -147,7 +166,7 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 			if err != nil {
 				return nil, fmt.Errorf("app %q: %w", app.Name, err)
 			}
-			t = &target{url: url, store: st}
+			t = &target{url: url, store: st, classOf: map[string]Class{}}
 			byURL[url] = t
 			targets = append(targets, t)
 		}
@@ -160,13 +179,11 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 			}
 		}
 	}
+	return targets, nil
+}
 
-	src, err := OpenSource(ctx, app.Source, opts)
-	if err != nil {
-		return nil, fmt.Errorf("app %q: source: %w", app.Name, err)
-	}
-
-	// Read the source and every store at once.
+// readAll reads the source and every target at once.
+func readAll(ctx context.Context, src Source, targets []*target) (*Snapshot, error) {
 	var srcSnap *Snapshot
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -188,73 +205,68 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("app %q: %w", app.Name, err)
+		return nil, err
 	}
+	return srcSnap, nil
+}
 
-	p := &AppPlan{App: app, cl: e.Classifier, Entries: ClassifyVars(srcSnap, e.Classifier), Unrouted: map[Class]int{}, targets: targets}
-	desired := map[string]map[string]string{} // url → key → value
-	classOf := map[string]map[string]Class{}  // url → key → class
+// route sends each classified entry to its class's store: the targets'
+// wanted content, and the count of classes without a route.
+func (p *AppPlan) route() {
+	byURL := map[string]*target{}
+	for _, t := range p.targets {
+		byURL[t.url] = t
+		t.want = map[string]string{}
+	}
 	for i := range p.Entries {
 		en := &p.Entries[i]
 		if en.Class == Ignore {
 			continue
 		}
-		url, ok := app.Routes[en.Class]
+		url, ok := p.App.Routes[en.Class]
 		if !ok {
 			p.Unrouted[en.Class]++
 			continue
 		}
 		en.Route = url
-		if desired[url] == nil {
-			desired[url], classOf[url] = map[string]string{}, map[string]Class{}
-		}
-		desired[url][en.Name] = en.Value
-		classOf[url][en.Name] = en.Class
+		t := byURL[url]
+		t.want[en.Name] = en.Value
+		t.classOf[en.Name] = en.Class
 	}
+}
+
+// diff compares a target's content with what the source wants there: adds
+// and updates, and keys only in the store — deleted with prune, else left
+// alone and reported as Extra.
+func (p *AppPlan) diff(t *target, prune bool) {
 	addon := map[string]string{}
 	for _, en := range p.Entries {
 		if en.Addon != "" {
 			addon[en.Name] = en.Addon
 		}
 	}
-
-	for _, t := range targets {
-		want := desired[t.url]
-		if want == nil {
-			want = map[string]string{}
-		}
-		t.want = maps.Clone(want)
-		for _, k := range slices.Sorted(maps.Keys(t.base.Vars)) {
-			old := t.base.Vars[k]
-			nv, ok := want[k]
-			class := classOf[t.url][k]
-			if !ok {
-				class = t.classes[0]
-				ch := Change{Store: t.url, Class: class, Key: k, Action: Extra, Old: old, Sensitive: p.sensitive(t.sensitive, k, old)}
-				if e.Prune {
-					ch.Action = Delete
-					t.changes = append(t.changes, ch)
-				} else {
-					t.want[k] = old // left alone
-					p.Extra = append(p.Extra, ch)
-				}
+	for _, ch := range Diff(t.base.Vars, t.want) {
+		ch.Store = t.url
+		switch ch.Action {
+		case Delete:
+			ch.Class = t.classes[0]
+			ch.Sensitive = p.sensitive(t.sensitive, ch.Key, ch.Old)
+			if !prune {
+				ch.Action = Extra
+				t.want[ch.Key] = ch.Old // left alone
+				p.Extra = append(p.Extra, ch)
 				continue
 			}
-			if nv != old {
-				t.changes = append(t.changes, Change{Store: t.url, Class: class, Key: k, Action: Update, Old: old, New: nv, Sensitive: class == Secret || p.sensitive(false, k, old), Addon: addon[k]})
-			}
+		case Update:
+			ch.Class, ch.Addon = t.classOf[ch.Key], addon[ch.Key]
+			ch.Sensitive = ch.Class == Secret || p.sensitive(false, ch.Key, ch.Old)
+		case Add:
+			ch.Class, ch.Addon = t.classOf[ch.Key], addon[ch.Key]
+			ch.Sensitive = ch.Class == Secret
 		}
-		for _, k := range slices.Sorted(maps.Keys(want)) {
-			if _, ok := t.base.Vars[k]; !ok {
-				class := classOf[t.url][k]
-				t.changes = append(t.changes, Change{Store: t.url, Class: class, Key: k, Action: Add, New: want[k], Sensitive: class == Secret, Addon: addon[k]})
-			}
-		}
-		slices.SortStableFunc(t.changes, func(a, b Change) int { return cmp.Compare(a.Key, b.Key) })
-		p.Changes = append(p.Changes, t.changes...)
-		log.Debug("planned store", "store", t.url, "classes", t.classes, "keys", len(want), "changes", len(t.changes), "exists", t.base.Exists)
+		t.changes = append(t.changes, ch)
 	}
-	return p, nil
+	p.Changes = append(p.Changes, t.changes...)
 }
 
 // HasChanges reports whether applying the plan would write anything.
@@ -274,15 +286,18 @@ func (p *AppPlan) Validate() error {
 			}
 		}
 	}
+	p.validated = len(errs) == 0
 	return errors.Join(errs...)
 }
 
-// Apply validates the plan, then writes each store that has changes:
+// Apply validates the plan (unless Validate already passed), then writes each store that has changes:
 // secrets first, then static and dynamic config, then feature flags. A store
 // without changes gets no call at all.
 func (e *Engine) Apply(ctx context.Context, p *AppPlan, meta map[string]string) error {
-	if err := p.Validate(); err != nil {
-		return err
+	if !p.validated {
+		if err := p.Validate(); err != nil {
+			return err
+		}
 	}
 	log := e.logger().With("app", p.App.Name)
 	for _, t := range p.targets {

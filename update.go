@@ -14,6 +14,13 @@ type Edit struct {
 	Set   map[string]string
 	Unset []string
 	Meta  map[string]string
+	// Replace, when not nil, is the whole new content: the store ends up
+	// holding exactly it (Set and Unset are then ignored). A rollback or a
+	// reviewed file is written this way.
+	Replace map[string]string
+	// Base, when set, is a snapshot of the store just read: the first
+	// attempt starts from it instead of reading again.
+	Base *Snapshot
 	// Sensitive is passed on to the store's write.
 	Sensitive bool
 	// Attempts bounds the read-modify-write retries on a conflict (default 8).
@@ -22,6 +29,8 @@ type Edit struct {
 
 // EditResult says what an Edit did.
 type EditResult struct {
+	// Before is what the successful attempt read (after any retries), so
+	// Before → After is exactly this edit.
 	Before, After *Snapshot
 	// Changed is false when the store already held the edit: nothing was written.
 	Changed bool
@@ -41,23 +50,27 @@ func ApplyEdit(ctx context.Context, st Store, e Edit) (*EditResult, error) {
 	}
 	res := &EditResult{}
 	for try := 0; ; try++ {
-		base, err := st.Read(ctx)
-		if err != nil {
-			return nil, err
+		base := e.Base
+		if try > 0 || base == nil {
+			var err error
+			if base, err = st.Read(ctx); err != nil {
+				return nil, err
+			}
 		}
 		vars := maps.Clone(base.Vars)
 		maps.Copy(vars, e.Set)
 		for _, k := range e.Unset {
 			delete(vars, k)
 		}
-		if res.Before == nil {
-			res.Before = base
+		if e.Replace != nil {
+			vars = maps.Clone(e.Replace)
 		}
+		res.Before = base // the content this attempt edits: After differs from it only by the edit
 		if maps.Equal(vars, base.Vars) && (base.Exists || len(vars) == 0) {
 			res.After = base
 			return res, nil
 		}
-		err = st.Write(ctx, &WriteRequest{Base: base, Vars: vars, Sensitive: e.Sensitive, Meta: e.Meta})
+		err := st.Write(ctx, &WriteRequest{Base: base, Vars: vars, Sensitive: e.Sensitive, Meta: e.Meta})
 		if err == nil {
 			res.After = &Snapshot{Vars: vars, Exists: true, Meta: e.Meta}
 			res.Changed = true

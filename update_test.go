@@ -51,3 +51,31 @@ func TestApplyEditNoop(t *testing.T) {
 		t.Fatalf("second edit: changed=%v err=%v; want no write", res.Changed, err)
 	}
 }
+
+// A replacement from a stale Base conflicts, re-reads and still ends with
+// exactly the replacement; the retry is counted.
+func TestApplyEditReplaceFromStaleBase(t *testing.T) {
+	ctx := t.Context()
+	st, _ := envsync.Open(ctx, "file:f.env", envsync.OpenOptions{BaseDir: t.TempDir()})
+	if _, err := envsync.ApplyEdit(ctx, st, envsync.Edit{Set: map[string]string{"A": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := st.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := envsync.ApplyEdit(ctx, st, envsync.Edit{Set: map[string]string{"B": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := envsync.ApplyEdit(ctx, st, envsync.Edit{Replace: map[string]string{"C": "3"}, Base: stale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || res.Retries != 1 {
+		t.Errorf("changed=%v retries=%d; want a write after one conflict", res.Changed, res.Retries)
+	}
+	snap, err := st.Read(ctx)
+	if err != nil || len(snap.Vars) != 1 || snap.Vars["C"] != "3" {
+		t.Fatalf("after replace: %v %v", snap.Vars, err)
+	}
+}

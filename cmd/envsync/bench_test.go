@@ -136,7 +136,7 @@ func BenchmarkFlagsSet(b *testing.B) {
 }
 
 // setAWS points the SDK at moto for a benchmark.
-func setAWS(b *testing.B) {
+func setAWS(b testing.TB) {
 	url := sinktest.MotoEndpoint(b)
 	for k, v := range map[string]string{"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
 		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_EC2_METADATA_DISABLED": "true"} {

@@ -2,22 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/envsync/envsync"
-	"github.com/envsync/envsync/classify"
 )
 
 func checkCommand() *cli.Command {
@@ -46,53 +44,34 @@ are never printed.`,
 	}
 }
 
-// Classification finding codes (the lint codes are in envlint.go).
-const (
-	codeCredential = "SEC001" // the value looks like a credential
-	codeSecretKey  = "SEC002" // the classifier calls the key secret
-	codeWrongClass = "CLS001" // a static or dynamic key in a feature file
-)
-
-type checkedKey struct {
-	File, Key       string
-	Line            int
-	Old, New        string
-	Class           envsync.Class
-	Sensitive, Gone bool
-	Verdict         string
-}
-
 func runCheck(c *cli.Context) error {
-	cfg, err := loadConfig(c, true)
+	files, baseRef := c.Args().Slice(), c.String("base")
+	s, err := newSetup(c, true)
 	if err != nil {
 		return err
 	}
-	cl, err := loadClassifier(c, cfg)
-	if err != nil {
-		return err
-	}
+	errw, w := c.App.ErrWriter, c.App.Writer
 	root, _ := gitOutput("", "rev-parse", "--show-toplevel")
 	root = strings.TrimSpace(root)
-	files := c.Args().Slice()
 	base := ""
 	if root != "" {
-		if base, err = mergeBase(c.String("base")); err != nil && len(files) == 0 {
+		if base, err = mergeBase(baseRef); err != nil && len(files) == 0 {
 			return err
 		}
 	}
 	if len(files) == 0 {
-		if files, err = changedEnvFiles(root, base, cfg); err != nil {
+		if files, err = changedEnvFiles(root, base, s.cfg); err != nil {
 			return err
 		}
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(c.App.ErrWriter, "envsync: no env files changed")
+		infof(errw, "no env files changed")
 	}
 	var findings []envsync.Finding
-	var keys []checkedKey
+	var keys []envsync.KeyCheck
 	var notes []string
 	for _, f := range files {
-		fs, ks, note, err := checkFile(c, cl, cfg, root, base, f)
+		fs, ks, note, err := checkFile(c.Context, s, root, base, f)
 		if err != nil {
 			return err
 		}
@@ -107,18 +86,18 @@ func runCheck(c *cli.Context) error {
 		}
 	}
 	gha := os.Getenv("GITHUB_ACTIONS") == "true"
-	w := c.App.Writer
 	for _, f := range findings {
+		msg := envsync.Escape(f.Message)
 		if gha {
-			fmt.Fprintf(w, "::%s file=%s,line=%d,title=%s::%s\n", f.Severity, ghaProp(f.File), f.Line, ghaProp(f.Code), ghaData(f.Message))
+			fmt.Fprintf(w, "::%s file=%s,line=%d,title=%s::%s\n", f.Severity, ghaProp(f.File), f.Line, ghaProp(f.Code), ghaData(msg))
 		} else {
-			fmt.Fprintf(w, "%s:%d: %s: %s\n", f.File, f.Line, f.Code, f.Message)
+			fmt.Fprintf(w, "%s:%d: %s: %s\n", envsync.Escape(f.File), f.Line, f.Code, msg)
 		}
 	}
 	for _, n := range notes {
-		fmt.Fprintf(c.App.ErrWriter, "envsync: %s\n", n)
+		infof(errw, "%s", envsync.Escape(n))
 	}
-	fmt.Fprintf(c.App.ErrWriter, "envsync: %d file(s), %d changed key(s), %d error(s), %d warning(s)\n", len(files), len(keys), errorsN, len(findings)-errorsN)
+	infof(errw, "%d file(s), %d changed key(s), %d error(s), %d warning(s)", len(files), len(keys), errorsN, len(findings)-errorsN)
 	if gha {
 		if err := writeStepSummary(files, keys, findings, notes); err != nil {
 			return err
@@ -184,14 +163,6 @@ func changedEnvFiles(root, base string, cfg *envsync.Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	flagsFiles := map[string]bool{}
-	if cfg != nil {
-		for _, a := range cfg.Apps {
-			if a.FlagsFile != "" {
-				flagsFiles[a.FlagsFile] = true
-			}
-		}
-	}
 	cwd, _ := os.Getwd()
 	var files []string
 	for _, rel := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -199,8 +170,7 @@ func changedEnvFiles(root, base string, cfg *envsync.Config) ([]string, error) {
 			continue
 		}
 		abs := filepath.Join(root, rel)
-		name := filepath.Base(rel)
-		if strings.HasSuffix(name, ".env") || strings.HasPrefix(name, ".env") || flagsFiles[abs] {
+		if envsync.IsEnvFile(cfg, abs) {
 			if r, err := filepath.Rel(cwd, abs); err == nil {
 				abs = r
 			}
@@ -210,25 +180,7 @@ func changedEnvFiles(root, base string, cfg *envsync.Config) ([]string, error) {
 	return files, nil
 }
 
-// lineVars maps each key to its value and line, the way ECS reads the file.
-func lineVars(data []byte) map[string]checkedKey {
-	out := map[string]checkedKey{}
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(k), "export "))
-		if !ok || k == "" {
-			continue
-		}
-		out[k] = checkedKey{Key: k, New: v, Line: i + 1}
-	}
-	return out
-}
-
-func checkFile(c *cli.Context, cl *classify.Classifier, cfg *envsync.Config, root, base, path string) ([]envsync.Finding, []checkedKey, []string, error) {
+func checkFile(ctx context.Context, s *setup, root, base, path string) ([]envsync.Finding, []envsync.KeyCheck, []string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -240,104 +192,47 @@ func checkFile(c *cli.Context, cl *classify.Classifier, cfg *envsync.Config, roo
 			display = r // annotations need repository-relative paths
 		}
 	}
-	findings := envsync.LintEnvFile(display, data)
-	old := map[string]checkedKey{}
+	var old []byte
 	if base != "" && root != "" {
 		if prev, err := gitOutput(root, "show", base+":"+filepath.ToSlash(display)); err == nil {
-			old = lineVars([]byte(prev))
+			old = []byte(prev)
 		}
 	}
-	cur := lineVars(data)
-	var keys []checkedKey
-	for _, k := range slices.Sorted(maps.Keys(cur)) {
-		ck := cur[k]
-		ck.File = display
-		o, had := old[k]
-		if had && o.New == ck.New {
-			continue
-		}
-		ck.Old = o.New
-		ck.Verdict = "ok"
-		if id, reason, ok := classify.DetectValue(ck.New); ok {
-			ck.Class, ck.Sensitive, ck.Verdict = envsync.Secret, true, "error: credential"
-			findings = append(findings, envsync.Finding{File: display, Line: ck.Line, Code: codeCredential, Severity: envsync.SevError, Key: k,
-				Message: fmt.Sprintf("%s: %s (%s): never commit it; put it in Secrets Manager and route the secret class there", k, reason, id)})
-		} else {
-			d := cl.Classify(envsync.Var{Name: k, Value: ck.New})
-			ck.Class = d.Class
-			switch d.Class {
-			case envsync.Secret:
-				ck.Sensitive, ck.Verdict = true, "error: secret"
-				findings = append(findings, envsync.Finding{File: display, Line: ck.Line, Code: codeSecretKey, Severity: envsync.SevError, Key: k,
-					Message: fmt.Sprintf("%s is classified secret (%s): put it in Secrets Manager, not in an env file in git", k, d.Reason)})
-			case envsync.Static, envsync.Dynamic:
-				ck.Verdict = "warning: " + string(d.Class)
-				findings = append(findings, envsync.Finding{File: display, Line: ck.Line, Code: codeWrongClass, Severity: envsync.SevWarning, Key: k,
-					Message: fmt.Sprintf("%s is %s (%s): it belongs in tfvars, not in the feature env file", k, d.Class, d.Reason)})
-			}
-		}
-		keys = append(keys, ck)
-	}
-	for _, k := range slices.Sorted(maps.Keys(old)) {
-		if _, ok := cur[k]; !ok {
-			keys = append(keys, checkedKey{File: display, Key: k, Old: old[k].New, Gone: true, Verdict: "removed", Class: cl.Classify(envsync.Var{Name: k, Value: old[k].New}).Class})
-		}
-	}
-	slices.SortStableFunc(findings, func(a, b envsync.Finding) int { return a.Line - b.Line })
-	notes := deployedDiff(c, cfg, abs, display, data)
+	findings, keys := envsync.CheckEnvChange(display, old, data, s.cl)
+	notes := deployedDiff(ctx, s, abs, display, data)
 	return findings, keys, notes, nil
 }
 
 // deployedDiff says what merging the file would change in the deployed S3
 // object of the app whose flags_file it is, when AWS credentials are present.
-func deployedDiff(c *cli.Context, cfg *envsync.Config, abs, display string, data []byte) []string {
-	if cfg == nil {
+func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byte) []string {
+	app := envsync.FlagsFileApp(s.cfg, abs)
+	if app == nil || app.Routes[envsync.Feature] == "" {
 		return nil
 	}
-	for _, app := range cfg.Apps {
-		if app.FlagsFile != abs {
-			continue
-		}
-		url, ok := app.Routes[envsync.Feature]
-		if !ok {
-			return nil
-		}
-		if !hasAWSCredentials() {
-			return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}
-		}
-		opts, _ := openOptions()
-		opts.BaseDir = cfg.Dir
-		st, err := envsync.Open(c.Context, url, opts)
-		if err != nil {
-			return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
-		}
-		snap, err := st.Read(c.Context)
-		if err != nil {
-			return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
-		}
-		vars, err := envsync.ParseEnvFile(display, data)
-		if err != nil {
-			return nil
-		}
-		lines := diffLines(mask(snap.Vars), mask(vars))
-		if len(lines) == 0 {
-			return []string{fmt.Sprintf("%s: merging changes nothing in %s", display, url)}
-		}
-		return []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
+	url := app.Routes[envsync.Feature]
+	if !hasAWSCredentials() {
+		return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}
 	}
-	return nil
-}
-
-// mask replaces credential-looking values, so a diff never shows one.
-func mask(vars map[string]string) map[string]string {
-	out := make(map[string]string, len(vars))
-	for k, v := range vars {
-		if _, _, cred := classify.DetectValue(v); cred {
-			v = "(sensitive) " + envsync.Fingerprint(k, v)
-		}
-		out[k] = v
+	fl, err := envsync.OpenFlags(ctx, s.cfg, app, s.cl, s.opts)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
 	}
-	return out
+	chs, err := fl.Compare(ctx, display, data)
+	var pe *envsync.PosError
+	switch {
+	case errors.As(err, &pe) && pe.File == display:
+		return nil // the lint findings already say what is wrong with the file
+	case err != nil:
+		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
+	case len(chs) == 0:
+		return []string{fmt.Sprintf("%s: merging changes nothing in %s", display, url)}
+	}
+	lines := make([]string, len(chs))
+	for i, ch := range chs {
+		lines[i] = changeLine(ch)
+	}
+	return []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
 }
 
 // hasAWSCredentials is a cheap look at the standard chain's sources, with no call.
@@ -352,17 +247,15 @@ func hasAWSCredentials() bool {
 	return err == nil
 }
 
-func showValue(k checkedKey, v string) string {
+// showValue is a value in the step summary, by the display rule.
+func showValue(k envsync.KeyCheck, v string) string {
 	if v == "" {
 		return ""
 	}
-	if k.Sensitive || k.Class == envsync.Secret {
-		return "(sensitive)"
-	}
-	return "`" + mdEscape(clip(v)) + "`"
+	return "`" + mdEscape(clip(envsync.Show(k.Key, v, k.Sensitive))) + "`"
 }
 
-func writeStepSummary(files []string, keys []checkedKey, findings []envsync.Finding, notes []string) error {
+func writeStepSummary(files []string, keys []envsync.KeyCheck, findings []envsync.Finding, notes []string) error {
 	path := os.Getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return nil
@@ -383,10 +276,10 @@ func writeStepSummary(files []string, keys []checkedKey, findings []envsync.Find
 		fmt.Fprint(&b, "| File | Key | Class | Old → New | Verdict |\n|---|---|---|---|---|\n")
 		for _, k := range keys {
 			change := showValue(k, k.Old) + " → " + showValue(k, k.New)
-			if k.Gone {
+			if k.Action == envsync.Delete {
 				change = showValue(k, k.Old) + " → (removed)"
 			}
-			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", mdEscape(k.File), mdEscape(k.Key), k.Class, change, k.Verdict)
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(k.File)), mdEscape(envsync.ShowKey(k.Key)), k.Class, change, k.Verdict)
 		}
 		b.WriteString("\n")
 	} else {
@@ -395,26 +288,26 @@ func writeStepSummary(files []string, keys []checkedKey, findings []envsync.Find
 	if len(findings) > 0 {
 		b.WriteString("| Where | Code | Finding |\n|---|---|---|\n")
 		for _, f := range findings {
-			fmt.Fprintf(&b, "| `%s:%d` | %s | %s |\n", mdEscape(f.File), f.Line, f.Code, mdEscape(f.Message))
+			fmt.Fprintf(&b, "| `%s:%d` | %s | %s |\n", mdEscape(envsync.Escape(f.File)), f.Line, f.Code, mdEscape(envsync.Escape(f.Message)))
 		}
 		b.WriteString("\n")
 	}
 	for _, n := range notes {
-		fmt.Fprintf(&b, "> %s\n\n", mdEscape(n))
+		fmt.Fprintf(&b, "> %s\n\n", mdEscape(envsync.Escape(n)))
 	}
 	return appendFile(path, b.String())
 }
 
 // writeOutputs sets violations and changed-keys for later steps, with the
 // multi-line delimiter syntax of $GITHUB_OUTPUT.
-func writeOutputs(keys []checkedKey, errs int) error {
+func writeOutputs(keys []envsync.KeyCheck, errs int) error {
 	path := os.Getenv("GITHUB_OUTPUT")
 	if path == "" {
 		return nil
 	}
 	names := make([]string, 0, len(keys))
 	for _, k := range keys {
-		names = append(names, k.Key)
+		names = append(names, envsync.ShowKey(k.Key))
 	}
 	rnd := make([]byte, 8)
 	rand.Read(rnd)

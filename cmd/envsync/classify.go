@@ -43,64 +43,54 @@ Examples:
 }
 
 func runClassify(c *cli.Context) error {
-	format, err := outputFormat(c)
+	format, err := outputFormat(c.String("format"))
 	if err != nil {
 		return err
 	}
 	if c.NArg() > 0 {
 		return usageError("classify takes no arguments; use --from %s", c.Args().First())
 	}
-	cfg, err := loadConfig(c, c.IsSet("from"))
+	from, explain := c.String("from"), c.Bool("explain")
+	s, err := newSetup(c, from != "")
 	if err != nil {
 		return err
 	}
-	from := c.String("from")
-	opts, counter := openOptions()
 	if from == "" {
-		if cfg == nil {
+		if s.cfg == nil {
 			return usageError("no source: give --from SRC or a config with an app")
 		}
-		apps, err := cfg.Select(c.StringSlice("app"))
+		app, err := s.oneApp(" or give --from")
 		if err != nil {
 			return err
 		}
-		if len(apps) != 1 {
-			return usageError("the config has %d apps; pick one with --app (%s) or give --from", len(apps), strings.Join(cfg.AppNames(), ", "))
-		}
-		from = apps[0].Source
+		from = app.Source
 	}
-	if cfg != nil {
-		opts.BaseDir = cfg.Dir
-	}
-	cl, err := loadClassifier(c, cfg)
+	src, err := envsync.OpenSource(c.Context, from, s.opts)
 	if err != nil {
 		return err
 	}
-	src, err := envsync.OpenSource(c.Context, from, opts)
-	if err != nil {
-		return err
-	}
-	entries, err := envsync.ClassifySource(c.Context, src, cl)
+	entries, err := envsync.ClassifySource(c.Context, src, s.cl)
 	if err != nil {
 		return err // errors name the file and line, or the store URL
 	}
-	defer logCalls(c, counter)
+	defer s.logCalls()
 	w := c.App.Writer
 	switch format {
 	case formatJSON:
 		return writeClassifyJSON(w, from, entries)
 	case formatMarkdown:
-		writeClassifyMarkdown(w, from, entries, c.Bool("explain"))
+		writeClassifyMarkdown(w, from, entries, explain)
 	default:
-		writeClassifyText(w, from, entries, c.Bool("explain"))
+		writeClassifyText(w, from, entries, explain)
 	}
 	return nil
 }
 
-// shownValue is the value printed for an entry: never a secret's.
+// shownValue is the value printed for an entry, by the display rule: JSON
+// leaves a secret's value out; text shows "(sensitive)" and a fingerprint.
 func shownValue(e envsync.Entry) (string, bool) {
-	if e.Class == envsync.Secret {
-		return "", false
+	if envsync.Sensitive(nil, e.Class, e.Name, e.Value) {
+		return envsync.Mask(e.Name, e.Value, true), false
 	}
 	return e.Value, true
 }
@@ -163,8 +153,9 @@ func countsLine(entries []envsync.Entry) string {
 
 const maxTextValue = 48
 
+// clip shortens a value already shown by the display rule (escaped) for a
+// table cell or a line.
 func clip(s string) string {
-	s = strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s)
 	if r := []rune(s); len(r) > maxTextValue {
 		return string(r[:maxTextValue-1]) + "…"
 	}
@@ -193,12 +184,8 @@ func writeClassifyText(w io.Writer, from string, entries []envsync.Entry, explai
 		fmt.Fprintf(w, "\n%s (%d)\n", class, len(list))
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		for _, e := range list {
-			val, ok := shownValue(e)
-			if !ok {
-				val = "(sensitive)"
-			} else {
-				val = clip(val)
-			}
+			val, _ := shownValue(e)
+			val = clip(envsync.Escape(val))
 			reason := e.Reason
 			if explain {
 				reason += " [" + e.Rule + "]"
@@ -206,7 +193,7 @@ func writeClassifyText(w io.Writer, from string, entries []envsync.Entry, explai
 			if n := note(e); n != "" {
 				reason += " (" + n + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, val, reason)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", envsync.ShowKey(e.Name), val, reason)
 		}
 		tw.Flush()
 	}
@@ -231,15 +218,15 @@ func writeClassifyMarkdown(w io.Writer, from string, entries []envsync.Entry, ex
 	for _, e := range sorted {
 		val, ok := shownValue(e)
 		if ok {
-			val = "`" + mdEscape(clip(val)) + "`"
+			val = "`" + mdEscape(clip(envsync.Escape(val))) + "`"
 		} else {
-			val = "_(sensitive)_"
+			val = "_" + val + "_"
 		}
 		reason := e.Reason
 		if n := note(e); n != "" {
 			reason += " (" + n + ")"
 		}
-		row := fmt.Sprintf("| `%s` | %s | %s | %s |", mdEscape(e.Name), e.Class, val, mdEscape(reason))
+		row := fmt.Sprintf("| `%s` | %s | %s | %s |", mdEscape(envsync.ShowKey(e.Name)), e.Class, val, mdEscape(reason))
 		if explain {
 			row += " `" + mdEscape(e.Rule) + "` |"
 		}

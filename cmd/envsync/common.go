@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -21,31 +22,71 @@ func rulesFlag() cli.Flag {
 	return &cli.StringFlag{Name: "rules", EnvVars: []string{"ENVSYNC_RULES"}, Usage: "a rule file applied before the built-in rules (overrides the config's rules:)"}
 }
 
-// loadConfig reads --config. When optional is true and the file is missing
-// (and --config was not given explicitly), it returns nil and no error.
-func loadConfig(c *cli.Context, optional bool) (*envsync.Config, error) {
+// setup is what every command starts from: the config (nil when it is
+// optional and missing), the apps --app picked, the classifier, the options
+// every store is opened with and the counter of their API calls. It is
+// built once, by newSetup, at the top of each action.
+type setup struct {
+	cfg   *envsync.Config
+	apps  []*envsync.App
+	cl    *classify.Classifier
+	opts  envsync.OpenOptions // BaseDir is the config's folder
+	calls *envsync.CallCounter
+	log   *slog.Logger
+}
+
+// newSetup reads --config, --app and --rules. With optionalConfig, a
+// missing default config is not an error (cfg is then nil).
+func newSetup(c *cli.Context, optionalConfig bool) (*setup, error) {
 	path := c.String("config")
 	cfg, err := envsync.LoadConfig(path)
-	if err != nil && optional && errors.Is(err, envsync.ErrNotFound) && !c.IsSet("config") {
-		return nil, nil
+	if err != nil && optionalConfig && errors.Is(err, envsync.ErrNotFound) && !c.IsSet("config") {
+		cfg, err = nil, nil
 	}
-	return cfg, err
-}
-
-// loadApps reads --config and returns the apps --app picked (default all).
-func loadApps(c *cli.Context) (*envsync.Config, []*envsync.App, error) {
-	cfg, err := loadConfig(c, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	apps, err := cfg.Select(c.StringSlice("app"))
-	return cfg, apps, err
+	s := &setup{cfg: cfg, log: logger(c)}
+	if cfg != nil {
+		if s.apps, err = cfg.Select(c.StringSlice("app")); err != nil {
+			return nil, err
+		}
+	}
+	if s.cl, err = loadClassifier(c.String("rules"), cfg); err != nil {
+		return nil, err
+	}
+	s.calls = benchCounter
+	if s.calls == nil {
+		s.calls = &envsync.CallCounter{}
+	}
+	s.opts = envsync.OpenOptions{HTTPClient: s.calls.Client()}
+	if cfg != nil {
+		s.opts.BaseDir = cfg.Dir
+	}
+	return s, nil
 }
 
-// loadClassifier builds the classifier from --rules, else the config's
-// rules:, followed by the built-in rules.
-func loadClassifier(c *cli.Context, cfg *envsync.Config) (*classify.Classifier, error) {
-	path := c.String("rules")
+// oneApp returns the one app picked, or a usage error listing them.
+func (s *setup) oneApp(orElse string) (*envsync.App, error) {
+	if len(s.apps) != 1 {
+		return nil, usageError("the config has %d apps; pick one with --app (%s)%s", len(s.apps), strings.Join(s.cfg.AppNames(), ", "), orElse)
+	}
+	return s.apps[0], nil
+}
+
+// engine is the sync engine for this run.
+func (s *setup) engine(prune bool) *envsync.Engine {
+	return &envsync.Engine{Classifier: s.cl, Open: s.opts, Prune: prune, Logger: s.log}
+}
+
+// logCalls logs the run's API calls (with --verbose).
+func (s *setup) logCalls() {
+	s.log.Debug("api calls", "reads", s.calls.Reads(), "writes", s.calls.Writes(), "by_operation", s.calls.Calls())
+}
+
+// loadClassifier builds the classifier from path (--rules), else the
+// config's rules:, followed by the built-in rules.
+func loadClassifier(path string, cfg *envsync.Config) (*classify.Classifier, error) {
 	if path == "" && cfg != nil {
 		path = cfg.Rules
 	}
@@ -57,20 +98,6 @@ func loadClassifier(c *cli.Context, cfg *envsync.Config) (*classify.Classifier, 
 		return nil, err
 	}
 	return classify.New(user), nil
-}
-
-// openOptions returns the options every store is opened with; API calls are
-// counted and logged with --verbose.
-func openOptions() (envsync.OpenOptions, *envsync.CallCounter) {
-	counter := benchCounter
-	if counter == nil {
-		counter = &envsync.CallCounter{}
-	}
-	return envsync.OpenOptions{HTTPClient: counter.Client()}, counter
-}
-
-func logCalls(c *cli.Context, counter *envsync.CallCounter) {
-	logger(c).Debug("api calls", "reads", counter.Reads(), "writes", counter.Writes(), "by_operation", counter.Calls())
 }
 
 // benchCounter, when set (by benchmarks), counts every command's calls.

@@ -46,43 +46,36 @@ apps are still checked).`,
 }
 
 type driftRun struct {
+	*setup
 	eng      *envsync.Engine
-	cfg      *envsync.Config
-	apps     []*envsync.App
 	par      int
 	timeout  time.Duration
 	read     envsync.DeploymentReader
-	counter  *envsync.CallCounter
 	progress func(done, total int)
 }
 
 func prepareDrift(c *cli.Context) (*driftRun, error) {
-	cfg, apps, err := loadApps(c)
+	shard, par, timeout, noECS := c.String("shard"), c.Int("parallel"), c.Duration("timeout"), c.Bool("no-ecs")
+	s, err := newSetup(c, false)
 	if err != nil {
 		return nil, err
 	}
-	if s := c.String("shard"); s != "" {
-		k, n, err := parseShard(s)
+	if shard != "" {
+		k, n, err := parseShard(shard)
 		if err != nil {
 			return nil, err
 		}
-		apps = envsync.Shard(apps, k, n)
+		s.apps = envsync.Shard(s.apps, k, n)
 	}
-	cl, err := loadClassifier(c, cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts, counter := openOptions()
-	r := &driftRun{eng: &envsync.Engine{Classifier: cl, Open: opts, Logger: logger(c)}, cfg: cfg, apps: apps,
-		par: c.Int("parallel"), timeout: c.Duration("timeout"), counter: counter}
-	if !c.Bool("no-ecs") {
+	r := &driftRun{setup: s, eng: s.engine(false), par: par, timeout: timeout}
+	if !noECS {
 		r.read = ecs.ReadDeployment
 	}
-	if isTerminal(c.App.ErrWriter) && len(apps) > 1 {
+	if errw := c.App.ErrWriter; isTerminal(errw) && len(s.apps) > 1 {
 		r.progress = func(done, total int) {
-			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kenvsync: checked %d/%d apps", done, total)
+			progressf(errw, true, "envsync: checked %d/%d apps", done, total)
 			if done == total {
-				fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+				progressf(errw, true, "")
 			}
 		}
 	}
@@ -104,15 +97,16 @@ func parseShard(s string) (k, n int, err error) {
 }
 
 func runDrift(c *cli.Context) error {
-	format, err := outputFormat(c)
+	format, err := outputFormat(c.String("format"))
 	if err != nil {
 		return err
 	}
+	notifyURL := c.String("notify")
 	r, err := prepareDrift(c)
 	if err != nil {
 		return err
 	}
-	defer logCalls(c, r.counter)
+	defer r.logCalls()
 	results := r.run(c.Context)
 	if err := writeDrift(c.App.Writer, format, results); err != nil {
 		return err
@@ -123,9 +117,9 @@ func runDrift(c *cli.Context) error {
 			printError(c.App.ErrWriter, d.Err)
 		}
 	}
-	if url := c.String("notify"); url != "" && code != exitOK {
-		if err := notify(c.Context, url, results); err != nil {
-			warnf(c, "notify: %v", err)
+	if notifyURL != "" && code != exitOK {
+		if err := notify(c.Context, notifyURL, results); err != nil {
+			warnf(c.App.ErrWriter, "notify: %v", err)
 		}
 	}
 	return exitCode(code)
@@ -172,18 +166,18 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 		for _, d := range results {
 			switch {
 			case d.Err != nil:
-				fmt.Fprintf(w, "### %s: error\n\n%s\n\n", mdEscape(d.App.Name), mdEscape(d.Err.Error()))
+				fmt.Fprintf(w, "### %s: error\n\n%s\n\n", mdEscape(d.App.Name), mdEscape(envsync.Escape(d.Err.Error())))
 			case !d.Drifted():
 				fmt.Fprintf(w, "### %s: no drift\n\n", mdEscape(d.App.Name))
 			default:
 				fmt.Fprintf(w, "### %s: %d difference(s)\n\n| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n", mdEscape(d.App.Name), len(d.Changes))
 				for _, ch := range d.Changes {
-					fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(ch.Store), ch.Class, mdEscape(ch.Key), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+					fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
 				}
 				fmt.Fprintln(w)
 			}
 			for _, n := range d.Notes {
-				fmt.Fprintf(w, "> %s\n\n", mdEscape(n))
+				fmt.Fprintf(w, "> %s\n\n", mdEscape(envsync.Escape(n)))
 			}
 		}
 	default:
@@ -198,7 +192,7 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 				writeChangesByStore(w, d.Changes)
 			}
 			for _, n := range d.Notes {
-				fmt.Fprintf(w, "  note: %s\n", n)
+				fmt.Fprintf(w, "  note: %s\n", envsync.Escape(n))
 			}
 		}
 	}

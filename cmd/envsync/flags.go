@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -14,7 +14,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/envsync/envsync"
-	"github.com/envsync/envsync/classify"
 	"github.com/envsync/envsync/sinks/ecs"
 )
 
@@ -50,80 +49,84 @@ envsync version are stored with each version of the object.`,
 	}
 }
 
-// flagsCtx is what every flags subcommand needs.
-type flagsCtx struct {
-	c     *cli.Context
-	cfg   *envsync.Config
-	app   *envsync.App
-	url   string
-	store envsync.Store
-	cl    *classify.Classifier
-	opts  envsync.OpenOptions
-	calls *envsync.CallCounter
+// flagsRun is what every flags subcommand works with: the set-up, the app
+// and its flags file. Options are read into it at the top of each action.
+type flagsRun struct {
+	*setup
+	app    *envsync.App
+	flags  *envsync.Flags
+	out    io.Writer // data
+	errw   io.Writer // talk
+	format string
+	// for changes
+	reason  string
+	heroku  bool
+	restart restartOpts
 }
 
-func openFlags(c *cli.Context) (*flagsCtx, error) {
-	cfg, apps, err := loadApps(c)
-	if err != nil {
-		return nil, err
-	}
-	if len(apps) != 1 {
-		return nil, usageError("the config has %d apps; pick one with --app (%s)", len(apps), strings.Join(cfg.AppNames(), ", "))
-	}
-	app := apps[0]
-	url, ok := app.Routes[envsync.Feature]
-	if !ok {
-		return nil, envsync.WithHint(fmt.Errorf("app %q has no feature route", app.Name), "add routes: {feature: s3://BUCKET/KEY.env} to the config")
-	}
-	cl, err := loadClassifier(c, cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts, counter := openOptions()
-	opts.BaseDir = cfg.Dir
-	st, err := envsync.Open(c.Context, url, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &flagsCtx{c: c, cfg: cfg, app: app, url: url, store: st, cl: cl, opts: opts, calls: counter}, nil
+type restartOpts struct {
+	restart, wait bool
+	timeout       time.Duration
+	tty           bool
 }
 
-// readFlags reads the app's flags, with any secret-looking value masked.
-func readFlags(c *cli.Context) (*flagsCtx, *envsync.Snapshot, error) {
+func openFlags(c *cli.Context) (*flagsRun, error) {
+	format, err := outputFormat(c.String("format"))
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSetup(c, false)
+	if err != nil {
+		return nil, err
+	}
+	app, err := s.oneApp("")
+	if err != nil {
+		return nil, err
+	}
+	fl, err := envsync.OpenFlags(c.Context, s.cfg, app, s.cl, s.opts)
+	if err != nil {
+		return nil, err
+	}
+	return &flagsRun{setup: s, app: app, flags: fl, out: c.App.Writer, errw: c.App.ErrWriter, format: format}, nil
+}
+
+// openFlagsForWrite is openFlags for a change, which must say why (--reason).
+func openFlagsForWrite(c *cli.Context) (*flagsRun, error) {
+	reason := strings.TrimSpace(c.String("reason"))
+	if reason == "" {
+		return nil, usageError("say why with --reason TEXT (it is kept with the change)")
+	}
 	f, err := openFlags(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	snap, err := f.store.Read(c.Context)
-	if err != nil {
-		return nil, nil, err
-	}
-	f.mask(snap.Vars)
-	return f, snap, nil
+	f.reason, f.heroku = reason, c.Bool("heroku")
+	f.restart = restartOpts{restart: c.Bool("restart"), wait: c.Bool("wait"), timeout: c.Duration("wait-timeout"), tty: isTerminal(c.App.ErrWriter)}
+	return f, nil
 }
 
 func flagsList(c *cli.Context) error {
-	format, err := outputFormat(c)
+	f, err := openFlags(c)
 	if err != nil {
 		return err
 	}
-	f, snap, err := readFlags(c)
+	snap, err := f.flags.Read(c.Context)
 	if err != nil {
 		return err
 	}
-	w := c.App.Writer
 	keys := slices.Sorted(maps.Keys(snap.Vars))
-	switch format {
+	w := f.out
+	switch f.format {
 	case formatJSON:
-		return writeJSON(w, map[string]any{"app": f.app.Name, "store": f.url, "flags": snap.Vars})
+		return writeJSON(w, map[string]any{"app": f.app.Name, "store": f.flags.URL, "flags": snap.Vars})
 	case formatMarkdown:
 		fmt.Fprintf(w, "| Flag | Value |\n|---|---|\n")
 		for _, k := range keys {
-			fmt.Fprintf(w, "| `%s` | `%s` |\n", mdEscape(k), mdEscape(snap.Vars[k]))
+			fmt.Fprintf(w, "| `%s` | `%s` |\n", mdEscape(envsync.ShowKey(k)), mdEscape(envsync.Escape(snap.Vars[k])))
 		}
 	default:
 		for _, k := range keys {
-			fmt.Fprintf(w, "%s=%s\n", k, snap.Vars[k])
+			fmt.Fprintf(w, "%s=%s\n", envsync.ShowKey(k), envsync.Escape(snap.Vars[k]))
 		}
 	}
 	return nil
@@ -133,64 +136,21 @@ func flagsGet(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageError("flags get takes one KEY")
 	}
-	f, snap, err := readFlags(c)
+	key := c.Args().First()
+	f, err := openFlags(c)
 	if err != nil {
 		return err
 	}
-	v, ok := snap.Vars[c.Args().First()]
+	snap, err := f.flags.Read(c.Context)
+	if err != nil {
+		return err
+	}
+	v, ok := snap.Vars[key]
 	if !ok {
-		return fmt.Errorf("%s: %q is not set: %w", f.url, c.Args().First(), envsync.ErrNotFound)
+		return fmt.Errorf("%s: %q is not set: %w", f.flags.URL, key, envsync.ErrNotFound)
 	}
-	fmt.Fprintln(c.App.Writer, v)
+	fmt.Fprintln(f.out, envsync.Escape(v))
 	return nil
-}
-
-// mask hides, in place, any value in the flags file that the classifier
-// calls secret (someone pasted a token by hand): flags are shown, secrets never.
-func (f *flagsCtx) mask(vars map[string]string) {
-	for k, v := range vars {
-		if f.cl.Classify(envsync.Var{Name: k, Value: v}).Class == envsync.Secret {
-			vars[k] = "(sensitive) " + envsync.Fingerprint(k, v)
-		}
-	}
-}
-
-// checkFlag refuses a key that is not a feature flag, naming its class and
-// reason, never the value.
-func (f *flagsCtx) checkFlag(key, value string) error {
-	if r := envsync.CheckEnvKey(key); r != "" {
-		return fmt.Errorf("%s: %s", key, r)
-	}
-	if r := envsync.CheckEnvValue(value); r != "" && value != "" {
-		return fmt.Errorf("%s: %s", key, r)
-	}
-	d := f.cl.Classify(envsync.Var{Name: key, Value: value})
-	if d.Class != envsync.Feature {
-		err := fmt.Errorf("%s is %s, not a feature flag (%s [%s]); only feature flags can be changed here", key, d.Class, d.Reason, d.Rule)
-		hint := "change it through envsync import (it belongs in " + string(d.Class) + ")"
-		if d.Class == envsync.Secret {
-			hint = "secrets belong in Secrets Manager: change it at the source and run envsync import"
-		}
-		return envsync.WithHint(err, hint)
-	}
-	return nil
-}
-
-func (f *flagsCtx) meta(reason string, keys []string) map[string]string {
-	return map[string]string{
-		"envsync-by": actor(), "envsync-reason": reason, "envsync-version": envsync.Version,
-		"envsync-keys": strings.Join(keys, ","),
-	}
-}
-
-// openFlagsForWrite is openFlags for a change, which must say why (--reason).
-func openFlagsForWrite(c *cli.Context) (*flagsCtx, string, error) {
-	reason := strings.TrimSpace(c.String("reason"))
-	if reason == "" {
-		return nil, "", usageError("say why with --reason TEXT (it is kept with the change)")
-	}
-	f, err := openFlags(c)
-	return f, reason, err
 }
 
 func flagsSet(c *cli.Context) error {
@@ -204,190 +164,104 @@ func flagsSet(c *cli.Context) error {
 			return usageError("%q: want KEY=VALUE", k)
 		}
 		if v == "" {
-			return usageError("%s: an empty value is dropped by ECS; use flags unset %s", k, k)
+			return usageError("%s: an empty value is dropped by ECS; use flags unset %s", envsync.ShowKey(k), envsync.ShowKey(k))
 		}
 		set[k] = v
 	}
-	return flagsEdit(c, envsync.Edit{Set: set})
+	f, err := openFlagsForWrite(c)
+	if err != nil {
+		return err
+	}
+	return f.edit(c.Context, set, nil)
 }
 
 func flagsUnset(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageError("flags unset takes KEY arguments")
 	}
-	return flagsEdit(c, envsync.Edit{Unset: c.Args().Slice()})
-}
-
-func flagsEdit(c *cli.Context, e envsync.Edit) error {
-	f, reason, err := openFlagsForWrite(c)
+	f, err := openFlagsForWrite(c)
 	if err != nil {
 		return err
 	}
-	defer logCalls(c, f.calls)
-	var errs []error
-	keys := slices.Sorted(maps.Keys(e.Set))
-	for _, k := range keys {
-		if err := f.checkFlag(k, e.Set[k]); err != nil {
-			errs = append(errs, err)
-		}
+	return f.edit(c.Context, nil, c.Args().Slice())
+}
+
+func (f *flagsRun) edit(ctx context.Context, set map[string]string, unset []string) error {
+	defer f.logCalls()
+	start := time.Now()
+	res, err := f.flags.Edit(ctx, set, unset, actor(), f.reason)
+	if err != nil {
+		return err
 	}
-	if len(e.Unset) > 0 {
-		cur, err := f.store.Read(c.Context) // classify by the value being removed
+	for _, k := range res.NotSet {
+		warnf(f.errw, "%s is not set in %s", envsync.ShowKey(k), f.flags.URL)
+	}
+	if !res.Changed {
+		infof(f.errw, "%s already has that; nothing written", f.flags.URL)
+	} else {
+		writeChanges(f.out, res.Changes)
+		msg := fmt.Sprintf("wrote %s in %s", f.flags.URL, time.Since(start).Round(time.Millisecond))
+		if res.Retries > 0 {
+			msg += fmt.Sprintf(" (after %d concurrent change(s))", res.Retries)
+		}
+		infof(f.errw, "%s", msg)
+	}
+	if f.heroku {
+		changed, err := envsync.EditSource(ctx, f.cfg, f.app, set, unset, f.opts)
 		if err != nil {
 			return err
 		}
-		for _, k := range e.Unset {
-			keys = append(keys, k)
-			v, ok := cur.Vars[k]
-			if !ok {
-				warnf(c, "%s is not set in %s", k, f.url)
-				continue
-			}
-			if err := f.checkFlag(k, v); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return refused(errs)
-	}
-	start := time.Now()
-	e.Meta = f.meta(reason, keys)
-	res, err := envsync.ApplyEdit(c.Context, f.store, e)
-	if err != nil {
-		return err
-	}
-	if !res.Changed {
-		fmt.Fprintf(c.App.ErrWriter, "envsync: %s already has that; nothing written\n", f.url)
-	} else {
-		for _, k := range keys {
-			old, had := res.Before.Vars[k]
-			nv, has := res.After.Vars[k]
-			switch {
-			case !had && has:
-				fmt.Fprintf(c.App.Writer, "+ %s = %s\n", k, nv)
-			case had && !has:
-				fmt.Fprintf(c.App.Writer, "- %s (was %s)\n", k, old)
-			case old != nv:
-				fmt.Fprintf(c.App.Writer, "~ %s: %s → %s\n", k, old, nv)
-			}
-		}
-		fmt.Fprintf(c.App.ErrWriter, "envsync: wrote %s in %s", f.url, time.Since(start).Round(time.Millisecond))
-		if res.Retries > 0 {
-			fmt.Fprintf(c.App.ErrWriter, " (after %d concurrent change(s))", res.Retries)
-		}
-		fmt.Fprintln(c.App.ErrWriter)
-	}
-	if c.Bool("heroku") {
-		if err := f.herokuEdit(e); err != nil {
-			return err
+		if changed {
+			infof(f.errw, "changed %s too (Heroku restarts its dynos itself)", f.app.Source)
 		}
 	}
 	if res.Changed {
-		return f.restart()
+		return f.rollService(ctx)
 	}
 	return nil
 }
 
-func refused(errs []error) error {
-	err := errors.Join(errs...)
-	if len(errs) == 1 {
-		err = errs[0]
-	}
-	return envsync.WithHint(fmt.Errorf("nothing written: %w", err), envsync.Hint(errs[0]))
-}
-
-func (f *flagsCtx) herokuEdit(e envsync.Edit) error {
-	if !strings.HasPrefix(f.app.Source, "heroku://") {
-		return envsync.WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", f.app.Name), "set source: heroku://APP in the config")
-	}
-	st, err := envsync.Open(f.c.Context, f.app.Source, f.opts)
-	if err != nil {
-		return err
-	}
-	res, err := envsync.ApplyEdit(f.c.Context, st, envsync.Edit{Set: e.Set, Unset: e.Unset})
-	if err != nil {
-		return fmt.Errorf("the S3 file was written, but Heroku was not: %w", err)
-	}
-	if res.Changed {
-		fmt.Fprintf(f.c.App.ErrWriter, "envsync: changed %s too (Heroku restarts its dynos itself)\n", f.app.Source)
-	}
-	return nil
-}
-
-// restart rolls the ECS service with --restart.
-func (f *flagsCtx) restart() error {
-	c := f.c
-	if !c.Bool("restart") {
+// rollService rolls the ECS service with --restart.
+func (f *flagsRun) rollService(ctx context.Context) error {
+	if !f.restart.restart {
 		if f.app.Restart != "" {
-			hintf(c, "running tasks read env files only when they start: add --restart to roll %s", f.app.Restart)
+			hintf(f.errw, "running tasks read env files only when they start: add --restart to roll %s", f.app.Restart)
 		}
 		return nil
 	}
 	if f.app.Restart == "" {
 		return envsync.WithHint(fmt.Errorf("--restart: app %q has no restart: service", f.app.Name), "add restart: ecs://CLUSTER/SERVICE to the app in the config")
 	}
-	svc, err := ecs.Open(c.Context, f.app.Restart, f.opts)
+	svc, err := ecs.Open(ctx, f.app.Restart, f.opts)
 	if err != nil {
 		return err
 	}
-	id, err := svc.Restart(c.Context)
+	id, err := svc.Restart(ctx)
 	if err != nil {
 		return fmt.Errorf("the file was written, but the restart failed: %w", err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "envsync: restarting %s (deployment %s)\n", f.app.Restart, id)
-	if !c.Bool("wait") {
+	infof(f.errw, "restarting %s (deployment %s)", f.app.Restart, id)
+	if !f.restart.wait {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(c.Context, c.Duration("wait-timeout"))
+	ctx, cancel := context.WithTimeout(ctx, f.restart.timeout)
 	defer cancel()
-	tty := isTerminal(c.App.ErrWriter)
-	return svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) {
-		if tty {
-			fmt.Fprintf(c.App.ErrWriter, "\r\033[K%s", p)
-		} else {
-			fmt.Fprintln(c.App.ErrWriter, p)
-		}
-	})
-}
-
-// history returns the store's versions, newest first, if it keeps them.
-func (f *flagsCtx) history() (envsync.Versioned, []envsync.ObjectVersion, bool, error) {
-	vs, ok := f.store.(envsync.Versioned)
-	if !ok {
-		return nil, nil, false, fmt.Errorf("%s keeps no history (only s3:// env files in a versioned bucket do)", f.url)
-	}
-	versions, enabled, err := vs.Versions(f.c.Context)
-	return vs, versions, enabled, err
+	return svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) { progressf(f.errw, f.restart.tty, "%s", p) })
 }
 
 func flagsHistory(c *cli.Context) error {
+	limit := c.Int("limit")
 	f, err := openFlags(c)
 	if err != nil {
 		return err
 	}
-	vs, versions, enabled, err := f.history()
+	versions, enabled, err := f.flags.History(c.Context, limit)
 	if err != nil {
 		return err
 	}
 	if !enabled {
-		warnf(c, "versioning is off for the bucket of %s: nothing can be undone", f.url)
-		hintf(c, "aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled")
-	}
-	limit := c.Int("limit")
-	if len(versions) > limit+1 {
-		versions = versions[:limit+1] // one more, to diff the oldest shown
-	}
-	snaps := make([]*envsync.Snapshot, len(versions))
-	for i, v := range versions {
-		if v.Deleted {
-			snaps[i] = envsync.EmptySnapshot()
-			continue
-		}
-		if snaps[i], err = vs.ReadVersion(c.Context, v.ID); err != nil {
-			return err
-		}
-		f.mask(snaps[i].Vars)
+		warnf(f.errw, "versioning is off for the bucket of %s: nothing can be undone", f.flags.URL)
+		hintf(f.errw, "aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled")
 	}
 	type entry struct {
 		Version string    `json:"version"`
@@ -396,39 +270,28 @@ func flagsHistory(c *cli.Context) error {
 		Why     string    `json:"why"`
 		Changes []string  `json:"changes"`
 	}
-	var out []entry
-	for i, v := range versions {
-		if i == limit {
-			break
-		}
-		prev := envsync.EmptySnapshot()
-		if i+1 < len(snaps) {
-			prev = snaps[i+1]
-		}
-		e := entry{Version: v.ID, When: v.Modified, Who: snaps[i].Meta["envsync-by"], Why: snaps[i].Meta["envsync-reason"], Changes: diffLines(prev.Vars, snaps[i].Vars)}
-		if v.Deleted {
-			e.Why = "(deleted)"
+	out := []entry{}
+	for _, v := range versions {
+		e := entry{Version: v.ID, When: v.When, Who: v.Who, Why: v.Why, Changes: []string{}}
+		for _, ch := range v.Changes {
+			e.Changes = append(e.Changes, changeLine(ch))
 		}
 		out = append(out, e)
 	}
-	format, err := outputFormat(c)
-	if err != nil {
-		return err
-	}
-	w := c.App.Writer
-	switch format {
+	w := f.out
+	switch f.format {
 	case formatJSON:
-		return writeJSON(w, map[string]any{"store": f.url, "versioning": enabled, "versions": out})
+		return writeJSON(w, map[string]any{"store": f.flags.URL, "versioning": enabled, "versions": out})
 	case formatMarkdown:
 		fmt.Fprint(w, "| When | Who | Why | Changes | Version |\n|---|---|---|---|---|\n")
 		for _, e := range out {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | `%s` |\n", e.When.UTC().Format(time.RFC3339), mdEscape(e.Who), mdEscape(e.Why), mdEscape(strings.Join(e.Changes, "; ")), e.Version)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | `%s` |\n", e.When.UTC().Format(time.RFC3339), mdEscape(envsync.Escape(e.Who)), mdEscape(envsync.Escape(e.Why)), mdEscape(strings.Join(e.Changes, "; ")), e.Version)
 		}
 	default:
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "WHEN\tWHO\tWHY\tCHANGES\tVERSION")
 		for _, e := range out {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.When.UTC().Format(time.RFC3339), orDash(e.Who), orDash(e.Why), strings.Join(e.Changes, "; "), e.Version)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.When.UTC().Format(time.RFC3339), orDash(envsync.Escape(e.Who)), orDash(envsync.Escape(e.Why)), strings.Join(e.Changes, "; "), e.Version)
 		}
 		tw.Flush()
 	}
@@ -442,79 +305,41 @@ func orDash(s string) string {
 	return s
 }
 
-// diffLines describes the change from old to new: "+K=v", "-K", "K: a → b".
-// Flag values are not secret (only feature flags live here).
-func diffLines(old, new map[string]string) []string {
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(new)) {
-		if o, ok := old[k]; !ok {
-			out = append(out, fmt.Sprintf("+%s=%s", k, new[k]))
-		} else if o != new[k] {
-			out = append(out, fmt.Sprintf("%s: %s → %s", k, o, new[k]))
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(old)) {
-		if _, ok := new[k]; !ok {
-			out = append(out, "-"+k)
-		}
-	}
-	return out
-}
-
 func flagsRollback(c *cli.Context) error {
-	f, reason, err := openFlagsForWrite(c)
+	to, yes := c.String("to"), c.Bool("yes")
+	f, err := openFlagsForWrite(c)
 	if err != nil {
 		return err
 	}
-	vs, versions, _, err := f.history()
+	defer f.logCalls()
+	rb, err := f.flags.PrepareRollback(c.Context, to)
 	if err != nil {
 		return err
 	}
-	to := c.String("to")
-	if to == "" {
-		if len(versions) < 2 {
-			return fmt.Errorf("%s has no earlier version to roll back to", f.url)
-		}
-		to = versions[1].ID
-	}
-	if !slices.ContainsFunc(versions, func(v envsync.ObjectVersion) bool { return v.ID == to && !v.Deleted }) {
-		return envsync.WithHint(fmt.Errorf("%s: no version %q", f.url, to), "envsync flags history lists them")
-	}
-	old, err := vs.ReadVersion(c.Context, to)
-	if err != nil {
-		return err
-	}
-	cur, err := f.store.Read(c.Context)
-	if err != nil {
-		return err
-	}
-	changes := diffLines(cur.Vars, old.Vars)
-	if len(changes) == 0 {
-		fmt.Fprintf(c.App.ErrWriter, "envsync: %s already matches version %s; nothing written\n", f.url, to)
+	if len(rb.Changes) == 0 {
+		infof(f.errw, "%s already matches version %s; nothing written", f.flags.URL, rb.To)
 		return nil
 	}
-	for _, l := range changes {
-		fmt.Fprintln(c.App.ErrWriter, "  "+l)
+	for _, ch := range rb.Changes {
+		fmt.Fprintln(f.errw, "  "+changeLine(ch))
 	}
-	if err := confirm(c, "roll back", "Roll back?", "review the changes above, then add --yes"); err != nil {
+	if err := confirm(c.App.Reader, f.errw, yes, "roll back", "Roll back?", "review the changes above, then add --yes"); err != nil {
 		return err
 	}
-	keys := slices.Sorted(maps.Keys(old.Vars))
-	err = f.store.Write(c.Context, &envsync.WriteRequest{Base: cur, Vars: old.Vars, Meta: f.meta("rollback to "+to+": "+reason, keys)})
-	if err != nil {
+	if _, err := f.flags.Rollback(c.Context, rb, actor(), f.reason); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "envsync: rolled %s back to version %s (as a new version)\n", f.url, to)
-	return f.restart()
+	infof(f.errw, "rolled %s back to version %s (as a new version)", f.flags.URL, rb.To)
+	return f.rollService(c.Context)
 }
 
 func flagsApply(c *cli.Context) error {
-	f, reason, err := openFlagsForWrite(c)
+	from := c.String("from")
+	f, err := openFlagsForWrite(c)
 	if err != nil {
 		return err
 	}
-	defer logCalls(c, f.calls)
-	from := c.String("from")
+	defer f.logCalls()
 	if from == "" {
 		from = f.app.FlagsFile
 	}
@@ -525,40 +350,22 @@ func flagsApply(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if findings := envsync.LintEnvFile(from, data); envsync.HasErrors(findings) {
-		for _, fd := range findings {
-			fmt.Fprintln(c.App.ErrWriter, fd)
-		}
-		return envsync.WithHint(fmt.Errorf("%s: not a clean ECS env file; nothing written", from), "run envsync check "+from)
+	vars, findings, err := envsync.ReadReviewed(from, data)
+	for _, fd := range findings {
+		fmt.Fprintln(f.errw, envsync.Escape(fd.String()))
 	}
-	vars, err := envsync.ParseEnvFile(from, data)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, k := range slices.Sorted(maps.Keys(vars)) {
-		if err := f.checkFlag(k, vars[k]); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return refused(errs)
-	}
-	cur, err := f.store.Read(c.Context)
+	res, err := f.flags.Replace(c.Context, vars, actor(), f.reason)
 	if err != nil {
 		return err
 	}
-	if envsync.Unchanged(cur, vars) {
-		fmt.Fprintf(c.App.ErrWriter, "envsync: %s already matches %s; nothing written\n", f.url, from)
+	if !res.Changed {
+		infof(f.errw, "%s already matches %s; nothing written", f.flags.URL, from)
 		return nil
 	}
-	for _, l := range diffLines(cur.Vars, vars) {
-		fmt.Fprintln(c.App.Writer, l)
-	}
-	err = f.store.Write(c.Context, &envsync.WriteRequest{Base: cur, Vars: vars, Meta: f.meta(reason, slices.Sorted(maps.Keys(vars)))})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.ErrWriter, "envsync: wrote %s from %s\n", f.url, from)
-	return f.restart()
+	writeChanges(f.out, res.Changes)
+	infof(f.errw, "wrote %s from %s", f.flags.URL, from)
+	return f.rollService(c.Context)
 }

@@ -44,24 +44,21 @@ func pruneFlag() cli.Flag {
 }
 
 func runPlan(c *cli.Context, apply bool) error {
-	format, err := outputFormat(c)
+	format, err := outputFormat(c.String("format"))
 	if err != nil {
 		return err
 	}
-	cfg, apps, err := loadApps(c)
+	prune, yes := c.Bool("prune"), c.Bool("yes")
+	s, err := newSetup(c, false)
 	if err != nil {
 		return err
 	}
-	cl, err := loadClassifier(c, cfg)
-	if err != nil {
-		return err
-	}
-	opts, counter := openOptions()
-	defer logCalls(c, counter)
-	eng := &envsync.Engine{Classifier: cl, Open: opts, Prune: c.Bool("prune"), Logger: logger(c)}
+	defer s.logCalls()
+	cfg := s.cfg
+	eng := s.engine(prune)
 
 	var plans []*envsync.AppPlan
-	for _, app := range apps {
+	for _, app := range s.apps {
 		p, err := eng.Plan(c.Context, cfg, app)
 		if err != nil {
 			return err
@@ -90,10 +87,10 @@ func runPlan(c *cli.Context, apply bool) error {
 		return nil
 	}
 	if !changes {
-		fmt.Fprintln(c.App.ErrWriter, "envsync: nothing to do: every store already matches")
+		infof(c.App.ErrWriter, "nothing to do: every store already matches")
 		return nil
 	}
-	if err := confirm(c, "apply", "Apply these changes?", "review the plan (envsync plan), then run envsync import --yes"); err != nil {
+	if err := confirm(c.App.Reader, c.App.ErrWriter, yes, "apply", "Apply these changes?", "review the plan (envsync plan), then run envsync import --yes"); err != nil {
 		return err
 	}
 	meta := map[string]string{"envsync-by": actor(), "envsync-reason": "envsync import", "envsync-version": envsync.Version}
@@ -103,9 +100,9 @@ func runPlan(c *cli.Context, apply bool) error {
 			return err
 		}
 		n += len(p.Changes)
-		logger(c).Info("applied", "app", p.App.Name, "changes", len(p.Changes))
+		s.log.Info("applied", "app", p.App.Name, "changes", len(p.Changes))
 	}
-	fmt.Fprintf(c.App.ErrWriter, "envsync: applied %d change(s) to %d app(s)\n", n, len(plans))
+	infof(c.App.ErrWriter, "applied %d change(s) to %d app(s)", n, len(plans))
 	return nil
 }
 
@@ -137,10 +134,10 @@ type changeJSON struct {
 func toChangeJSON(ch envsync.Change) changeJSON {
 	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon}
 	if ch.Old != "" {
-		j.Old = ch.Show(ch.Old)
+		j.Old = ch.Mask(ch.Old)
 	}
 	if ch.New != "" {
-		j.New = ch.Show(ch.New)
+		j.New = ch.Mask(ch.New)
 	}
 	return j
 }
@@ -180,22 +177,32 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 
 var actionMark = map[envsync.Action]string{envsync.Add: "+", envsync.Update: "~", envsync.Delete: "-", envsync.Extra: "?"}
 
+// changeLine is the one rendering of a change in text: values only through
+// the display rule (Change.Show), keys escaped.
 func changeLine(ch envsync.Change) string {
+	key := envsync.ShowKey(ch.Key)
 	switch ch.Action {
 	case envsync.Add:
-		return fmt.Sprintf("%s %s = %s", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.New)))
+		return fmt.Sprintf("%s %s = %s", actionMark[ch.Action], key, clip(ch.Show(ch.New)))
 	case envsync.Update:
-		return fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
+		return fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
 	case envsync.Delete:
-		return fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)))
+		return fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], key, clip(ch.Show(ch.Old)))
 	case envsync.NotLoaded:
-		return fmt.Sprintf("! not-loaded: the container does not load %s (add it to environmentFiles)", ch.Key)
+		return fmt.Sprintf("! not-loaded: the container does not load %s (add it to environmentFiles)", key)
 	case envsync.MissingSecret:
-		return fmt.Sprintf("! missing-secret: %s points at a key the secret does not have", ch.Key)
+		return fmt.Sprintf("! missing-secret: %s points at a key the secret does not have", key)
 	case envsync.EnvDiffers:
-		return fmt.Sprintf("! env-differs: %s is %s in the task definition, %s in tfvars (the environment beats env files)", ch.Key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
+		return fmt.Sprintf("! env-differs: %s is %s in the task definition, %s in tfvars (the environment beats env files)", key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
 	default:
-		return fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], ch.Key, clip(ch.Show(ch.Old)))
+		return fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], key, clip(ch.Show(ch.Old)))
+	}
+}
+
+// writeChanges prints one change per line (flags set, unset and apply).
+func writeChanges(w io.Writer, chs []envsync.Change) {
+	for _, ch := range chs {
+		fmt.Fprintln(w, changeLine(ch))
 	}
 }
 
@@ -238,7 +245,7 @@ func writeChangesByStore(w io.Writer, chs []envsync.Change) {
 		byStore[ch.Store] = append(byStore[ch.Store], ch)
 	}
 	for _, s := range order {
-		fmt.Fprintf(w, "  %s\n", s)
+		fmt.Fprintf(w, "  %s\n", envsync.Escape(s))
 		for _, ch := range byStore[s] {
 			fmt.Fprintf(w, "    %s\n", changeLine(ch))
 		}
@@ -255,7 +262,7 @@ func writePlanMarkdown(w io.Writer, app string, changes, extra []envsync.Change)
 	}
 	fmt.Fprint(w, "| Store | Class | Key | Action | Old | New |\n|---|---|---|---|---|---|\n")
 	for _, ch := range all {
-		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(ch.Store), ch.Class, mdEscape(ch.Key), ch.Action,
+		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action,
 			mdCell(ch, ch.Old), mdCell(ch, ch.New))
 	}
 	fmt.Fprintln(w)

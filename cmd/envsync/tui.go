@@ -6,7 +6,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,18 +31,46 @@ func exitCode(code int) error {
 
 func printError(w io.Writer, err error) {
 	msg := strings.TrimSuffix(err.Error(), ".")
-	fmt.Fprintf(w, "envsync: error: %s\n", msg)
+	fmt.Fprintf(w, "envsync: error: %s\n", escapeLines(msg))
 	if h := envsync.Hint(err); h != "" {
-		fmt.Fprintf(w, "envsync: hint: %s\n", h)
+		fmt.Fprintf(w, "envsync: hint: %s\n", escapeLines(h))
 	}
 }
 
-func warnf(c *cli.Context, format string, args ...any) {
-	fmt.Fprintf(c.App.ErrWriter, "envsync: warning: "+format+"\n", args...)
+// escapeLines applies the display rule's escaping to each line of a
+// message, so a key or a file name cannot send control characters to the
+// terminal; the message's own line breaks stay.
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = envsync.Escape(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
-func hintf(c *cli.Context, format string, args ...any) {
-	fmt.Fprintf(c.App.ErrWriter, "envsync: hint: "+format+"\n", args...)
+// infof says what happened: "envsync: …".
+func infof(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "envsync: %s\n", escapeLines(fmt.Sprintf(format, args...)))
+}
+
+func warnf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "envsync: warning: %s\n", escapeLines(fmt.Sprintf(format, args...)))
+}
+
+func hintf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "envsync: hint: %s\n", escapeLines(fmt.Sprintf(format, args...)))
+}
+
+// progressf shows progress: rewritten in place on a terminal, one line
+// each otherwise. An empty message on a terminal clears the line.
+func progressf(w io.Writer, tty bool, format string, args ...any) {
+	msg := escapeLines(fmt.Sprintf(format, args...))
+	switch {
+	case tty:
+		fmt.Fprintf(w, "\r\033[K%s", msg)
+	case msg != "":
+		fmt.Fprintln(w, msg)
+	}
 }
 
 // usageError is a mistake on the command line.
@@ -79,8 +106,8 @@ func formatFlag() cli.Flag {
 	return &cli.StringFlag{Name: "format", Aliases: []string{"o"}, Value: formatText, EnvVars: []string{"ENVSYNC_FORMAT"}, Usage: "output format: text, json or markdown"}
 }
 
-func outputFormat(c *cli.Context) (string, error) {
-	switch f := c.String("format"); f {
+func outputFormat(f string) (string, error) {
+	switch f {
 	case formatText, formatJSON, formatMarkdown:
 		return f, nil
 	case "md":
@@ -90,19 +117,17 @@ func outputFormat(c *cli.Context) (string, error) {
 	}
 }
 
-var errNotYet = errors.New("not implemented yet")
-
 // confirm asks the person at the terminal to type "yes" unless --yes was
 // given; without a terminal it refuses, saying what to do.
-func confirm(c *cli.Context, action, question, hint string) error {
-	if c.Bool("yes") {
+func confirm(in io.Reader, errw io.Writer, yes bool, action, question, hint string) error {
+	if yes {
 		return nil
 	}
-	if !isTerminal(c.App.Reader) {
+	if !isTerminal(in) {
 		return envsync.WithHint(fmt.Errorf("refusing to %s without --yes: stdin is not a terminal", action), hint)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "%s Only 'yes' is accepted: ", question)
-	line, _ := bufio.NewReader(c.App.Reader).ReadString('\n')
+	fmt.Fprintf(errw, "%s Only 'yes' is accepted: ", question)
+	line, _ := bufio.NewReader(in).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
 		return fmt.Errorf("%s cancelled; nothing was written", action)
 	}

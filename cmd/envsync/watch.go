@@ -121,7 +121,7 @@ func runWatch(c *cli.Context) error {
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	fmt.Fprintf(c.App.ErrWriter, "envsync: watching %d app(s) every %s; metrics on http://%s/metrics\n", len(r.apps), interval, ln.Addr())
+	infof(c.App.ErrWriter, "watching %d app(s) every %s; metrics on http://%s/metrics", len(r.apps), interval, ln.Addr())
 
 	states := map[string]string{}
 	notifyURL := c.String("notify")
@@ -147,7 +147,7 @@ func runWatch(c *cli.Context) error {
 		logger(c).Info("check done", "apps", len(results), "changed", len(changed), "took", time.Since(start).Round(time.Millisecond))
 		if notifyURL != "" && len(changed) > 0 {
 			if err := notify(c.Context, notifyURL, changed); err != nil {
-				warnf(c, "notify: %v", err)
+				warnf(c.App.ErrWriter, "notify: %v", err)
 			}
 		}
 		wait := interval + time.Duration((rand.Float64()*2-1)*c.Float64("jitter")*float64(interval))
@@ -163,6 +163,6 @@ func runWatch(c *cli.Context) error {
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	fmt.Fprintln(c.App.ErrWriter, "envsync: watch stopped")
+	infof(c.App.ErrWriter, "watch stopped")
 	return nil
 }

@@ -1,0 +1,372 @@
+package envsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Flags is an app's feature env file seen as feature flags: the rules of a
+// flag change (env-file format, class feature), masked reads, edits and
+// whole-content replacements (a reviewed file, a rollback) through the one
+// conditional, retrying ApplyEdit, and the history of a versioned store.
+type Flags struct {
+	URL        string
+	Store      Store
+	Classifier Classifier
+}
+
+// OpenFlags opens the feature route of app. It makes no call.
+func OpenFlags(ctx context.Context, cfg *Config, app *App, cl Classifier, opts OpenOptions) (*Flags, error) {
+	url, ok := app.Routes[Feature]
+	if !ok {
+		return nil, WithHint(fmt.Errorf("app %q has no feature route", app.Name), "add routes: {feature: s3://BUCKET/KEY.env} to the config")
+	}
+	opts.BaseDir = cfg.Dir
+	st, err := Open(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Flags{URL: url, Store: st, Classifier: cl}, nil
+}
+
+// Check refuses a key that cannot be a feature flag here: a name or value
+// an env file cannot carry, or a class other than feature (the value counts:
+// a token under a flag's name is secret). The error names the key, its class
+// and the reason, never the value. An empty value is allowed (an unset).
+func (f *Flags) Check(key, value string) error {
+	if r := CheckEnvKey(key); r != "" {
+		return fmt.Errorf("%s: %s", key, r)
+	}
+	if r := CheckEnvValue(value); r != "" && value != "" {
+		return fmt.Errorf("%s: %s", key, r)
+	}
+	d := f.Classifier.Classify(Var{Name: key, Value: value})
+	if d.Class != Feature {
+		err := fmt.Errorf("%s is %s, not a feature flag (%s [%s]); only feature flags can be changed here", key, d.Class, d.Reason, d.Rule)
+		hint := "change it through envsync import (it belongs in " + string(d.Class) + ")"
+		if d.Class == Secret {
+			hint = "secrets belong in Secrets Manager: change it at the source and run envsync import"
+		}
+		return WithHint(err, hint)
+	}
+	return nil
+}
+
+// CheckAll checks every key of vars, in key order; the error says nothing
+// was written and lists every refused key.
+func (f *Flags) CheckAll(vars map[string]string) error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if err := f.Check(k, vars[k]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return refused(errs)
+}
+
+func refused(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	if len(errs) == 1 {
+		err = errs[0]
+	}
+	return WithHint(fmt.Errorf("nothing written: %w", err), Hint(errs[0]))
+}
+
+// Mask returns vars with every value the display rule hides replaced by
+// "(sensitive) sha256:…": flags are shown, secrets never.
+func (f *Flags) Mask(vars map[string]string) map[string]string {
+	out := make(map[string]string, len(vars))
+	for k, v := range vars {
+		out[k] = Mask(k, v, Sensitive(f.Classifier, Feature, k, v))
+	}
+	return out
+}
+
+// Read reads the flags, masked.
+func (f *Flags) Read(ctx context.Context) (*Snapshot, error) {
+	snap, err := f.Store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap.Vars = f.Mask(snap.Vars)
+	return snap, nil
+}
+
+// Diff is the change from old to new in the flags file, each change marked
+// sensitive by the display rule.
+func (f *Flags) Diff(old, new map[string]string) []Change {
+	chs := Diff(old, new)
+	for i := range chs {
+		chs[i].Store, chs[i].Class = f.URL, Feature
+	}
+	MarkSensitive(f.Classifier, chs)
+	return chs
+}
+
+// FlagsResult says what a flag change did.
+type FlagsResult struct {
+	// Changes is what was written (none when the store already held it).
+	Changes []Change
+	Changed bool
+	// Retries counts concurrent writes resolved by re-reading.
+	Retries int
+	// NotSet lists keys to unset that were not there.
+	NotSet []string
+}
+
+// Meta is what a flag change keeps with the new version: who, why, the
+// envsync version and the keys it names.
+func FlagsMeta(who, why string, keys []string) map[string]string {
+	return map[string]string{
+		"envsync-by": who, "envsync-reason": why, "envsync-version": Version,
+		"envsync-keys": strings.Join(keys, ","),
+	}
+}
+
+// Edit sets and unsets some flags, leaving every other key alone. Every key
+// is checked first (a key to unset by the value it has), and nothing is
+// written when one is refused.
+func (f *Flags) Edit(ctx context.Context, set map[string]string, unset []string, who, why string) (*FlagsResult, error) {
+	var errs []error
+	keys := slices.Sorted(maps.Keys(set))
+	for _, k := range keys {
+		if err := f.Check(k, set[k]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	res := &FlagsResult{}
+	if len(unset) > 0 {
+		cur, err := f.Store.Read(ctx) // classify by the value being removed
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range unset {
+			keys = append(keys, k)
+			v, ok := cur.Vars[k]
+			if !ok {
+				res.NotSet = append(res.NotSet, k)
+				continue
+			}
+			if err := f.Check(k, v); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := refused(errs); err != nil {
+		return nil, err
+	}
+	return f.apply(ctx, Edit{Set: set, Unset: unset, Meta: FlagsMeta(who, why, keys)}, res)
+}
+
+// Replace makes the flags file hold exactly vars (a reviewed file, an older
+// version). Every key of vars must be a feature flag: otherwise nothing is
+// written.
+func (f *Flags) Replace(ctx context.Context, vars map[string]string, who, why string) (*FlagsResult, error) {
+	if err := f.CheckAll(vars); err != nil {
+		return nil, err
+	}
+	return f.apply(ctx, Edit{Replace: vars, Meta: FlagsMeta(who, why, slices.Sorted(maps.Keys(vars)))}, &FlagsResult{})
+}
+
+func (f *Flags) apply(ctx context.Context, e Edit, res *FlagsResult) (*FlagsResult, error) {
+	r, err := ApplyEdit(ctx, f.Store, e)
+	if err != nil {
+		return nil, err
+	}
+	res.Changed, res.Retries = r.Changed, r.Retries
+	if r.Changed {
+		res.Changes = f.Diff(r.Before.Vars, r.After.Vars)
+	}
+	return res, nil
+}
+
+// FlagsVersion is one version of the flags file, with what changed from
+// the version before it (sensitive changes marked).
+type FlagsVersion struct {
+	ID      string
+	When    time.Time
+	Who     string
+	Why     string
+	Deleted bool
+	Changes []Change
+}
+
+// versioned returns the store's history interface, or an error saying it
+// keeps none.
+func (f *Flags) versioned() (Versioned, error) {
+	vs, ok := f.Store.(Versioned)
+	if !ok {
+		return nil, fmt.Errorf("%s keeps no history (only s3:// env files in a versioned bucket do)", f.URL)
+	}
+	return vs, nil
+}
+
+// History returns at most limit versions, newest first, and whether the
+// store keeps versions at all.
+func (f *Flags) History(ctx context.Context, limit int) ([]FlagsVersion, bool, error) {
+	vs, err := f.versioned()
+	if err != nil {
+		return nil, false, err
+	}
+	versions, enabled, err := vs.Versions(ctx)
+	if err != nil {
+		return nil, enabled, err
+	}
+	if len(versions) > limit+1 {
+		versions = versions[:limit+1] // one more, to diff the oldest shown
+	}
+	snaps := make([]*Snapshot, len(versions))
+	for i, v := range versions {
+		if v.Deleted {
+			snaps[i] = EmptySnapshot()
+			continue
+		}
+		if snaps[i], err = vs.ReadVersion(ctx, v.ID); err != nil {
+			return nil, enabled, err
+		}
+	}
+	var out []FlagsVersion
+	for i, v := range versions {
+		if i == limit {
+			break
+		}
+		prev := EmptySnapshot()
+		if i+1 < len(snaps) {
+			prev = snaps[i+1]
+		}
+		e := FlagsVersion{ID: v.ID, When: v.Modified, Who: snaps[i].Meta["envsync-by"], Why: snaps[i].Meta["envsync-reason"], Deleted: v.Deleted,
+			Changes: f.Diff(prev.Vars, snaps[i].Vars)}
+		if v.Deleted {
+			e.Why = "(deleted)"
+		}
+		out = append(out, e)
+	}
+	return out, enabled, nil
+}
+
+// Rollback is a prepared rollback: the version's content, and what writing
+// it would change (sensitive changes marked).
+type Rollback struct {
+	To      string
+	Vars    map[string]string
+	Changes []Change
+	base    *Snapshot // the current content the changes were computed from
+}
+
+// PrepareRollback reads version to (default: the one before the current)
+// and says what writing it back would change. A version holding a key that
+// is not a feature flag is refused here, before anything is shown or
+// written.
+func (f *Flags) PrepareRollback(ctx context.Context, to string) (*Rollback, error) {
+	vs, err := f.versioned()
+	if err != nil {
+		return nil, err
+	}
+	versions, _, err := vs.Versions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if to == "" {
+		if len(versions) < 2 {
+			return nil, fmt.Errorf("%s has no earlier version to roll back to", f.URL)
+		}
+		to = versions[1].ID
+	}
+	if !slices.ContainsFunc(versions, func(v ObjectVersion) bool { return v.ID == to && !v.Deleted }) {
+		return nil, WithHint(fmt.Errorf("%s: no version %q", f.URL, to), "envsync flags history lists them")
+	}
+	old, err := vs.ReadVersion(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckAll(old.Vars); err != nil {
+		return nil, fmt.Errorf("version %s: %w", to, err)
+	}
+	cur, err := f.Store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Rollback{To: to, Vars: old.Vars, Changes: f.Diff(cur.Vars, old.Vars), base: cur}, nil
+}
+
+// Rollback writes a prepared rollback's content as a new version.
+func (f *Flags) Rollback(ctx context.Context, rb *Rollback, who, why string) (*FlagsResult, error) {
+	if err := f.CheckAll(rb.Vars); err != nil {
+		return nil, err
+	}
+	e := Edit{Replace: rb.Vars, Base: rb.base, Meta: FlagsMeta(who, "rollback to "+rb.To+": "+why, slices.Sorted(maps.Keys(rb.Vars)))}
+	return f.apply(ctx, e, &FlagsResult{})
+}
+
+// ReadReviewed reads a reviewed env file (the flags_file merged in git) for
+// Replace: a file with lint errors is refused, with the findings, because
+// ECS would read it differently from what the reviewer saw.
+func ReadReviewed(name string, data []byte) (map[string]string, []Finding, error) {
+	if findings := LintEnvFile(name, data); HasErrors(findings) {
+		return nil, findings, WithHint(fmt.Errorf("%s: not a clean ECS env file; nothing written", name), "run envsync check "+name)
+	}
+	vars, err := ParseEnvFile(name, data)
+	return vars, nil, err
+}
+
+// EditSource makes the same flag change on the app's Heroku source (flags
+// set --heroku, while Heroku still serves traffic). It reports whether it
+// wrote anything.
+func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]string, unset []string, opts OpenOptions) (bool, error) {
+	if !strings.HasPrefix(app.Source, "heroku://") {
+		return false, WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", app.Name), "set source: heroku://APP in the config")
+	}
+	opts.BaseDir = cfg.Dir
+	st, err := Open(ctx, app.Source, opts)
+	if err != nil {
+		return false, err
+	}
+	res, err := ApplyEdit(ctx, st, Edit{Set: set, Unset: unset})
+	if err != nil {
+		return false, fmt.Errorf("the S3 file was written, but Heroku was not: %w", err)
+	}
+	return res.Changed, nil
+}
+
+// FlagsFileApp returns the app whose flags_file is the file at abs, or nil.
+func FlagsFileApp(cfg *Config, abs string) *App {
+	if cfg == nil {
+		return nil
+	}
+	for _, app := range cfg.Apps {
+		if app.FlagsFile == abs {
+			return app
+		}
+	}
+	return nil
+}
+
+// IsEnvFile reports whether the file at abs is one envsync check looks at:
+// *.env, .env*, or an app's flags_file.
+func IsEnvFile(cfg *Config, abs string) bool {
+	name := filepath.Base(abs)
+	return strings.HasSuffix(name, ".env") || strings.HasPrefix(name, ".env") || FlagsFileApp(cfg, abs) != nil
+}
+
+// Compare says what writing the env file data (named name) would change in
+// the flags file, each change marked sensitive by the display rule.
+func (f *Flags) Compare(ctx context.Context, name string, data []byte) ([]Change, error) {
+	vars, err := ParseEnvFile(name, data)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := f.Store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return f.Diff(snap.Vars, vars), nil
+}
