@@ -57,13 +57,20 @@ const (
 func (e *Engine) Drift(ctx context.Context, cfg *Config, app *App, read DeploymentReader) *AppDrift {
 	d := &AppDrift{App: app}
 	eng := *e
-	eng.Prune = false
-	p, err := eng.Plan(ctx, cfg, app)
+	eng.Prune, eng.OverwriteFlags = false, false
+	var p *AppPlan
+	var err error
+	if app.CutOver() {
+		p, err = eng.storesPlan(ctx, cfg, app, d)
+	} else {
+		p, err = eng.plan(ctx, cfg, app, true)
+	}
 	if err != nil {
 		d.Err = err
 		return d
 	}
-	d.Changes = append(slices.Clone(p.Changes), p.Extra...)
+	d.Changes = append(append(d.Changes, p.Changes...), p.Held...)
+	d.Changes = append(d.Changes, p.Extra...)
 	if app.Restart == "" || read == nil {
 		return d
 	}

@@ -35,7 +35,12 @@ func driftCommand() *cli.Command {
 values that differ (update), keys that exist only in a store (extra), and,
 when the app names restart: ecs://CLUSTER/SERVICE, a container that does not
 load the feature env file, a secrets entry pointing at a key the secret lacks,
-and an environment value that differs from tfvars. Values of secrets are
+and an environment value that differs from tfvars. Where the S3 env file
+keeps versions, each difference says who last changed the key there
+(envsync flags, envsync import, or by hand). An app with phase: cutover is
+not compared with its source: its flags_file (the reviewed copy) is compared
+with the S3 env file, and a key changed there with envsync flags that the
+flags_file does not carry yet is a note, not drift. Values of secrets are
 never shown: only "(sensitive)" and a short fingerprint.
 
 Exit codes: 0 no drift, 2 drift, 1 error (an error in any app wins; the other
@@ -175,6 +180,7 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 					fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
 				}
 				fmt.Fprintln(w)
+				writeProvMarkdown(w, d.Changes)
 			}
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "> %s\n\n", mdEscape(envsync.Escape(n)))
