@@ -148,12 +148,12 @@ type planAppJSON struct {
 }
 
 type changeJSON struct {
-	Store     string `json:"store"`
-	Class     string `json:"class"`
-	Key       string `json:"key"`
-	Action    string `json:"action"`
-	Old       string `json:"old,omitempty"`
-	New       string `json:"new,omitempty"`
+	Store     string    `json:"store"`
+	Class     string    `json:"class"`
+	Key       string    `json:"key"`
+	Action    string    `json:"action"`
+	Old       string    `json:"old,omitempty"`
+	New       string    `json:"new,omitempty"`
 	Sensitive bool      `json:"sensitive,omitempty"`
 	Addon     string    `json:"addon,omitempty"`
 	ChangedBy *provJSON `json:"changed_by,omitempty"`
