@@ -399,12 +399,21 @@ func flagsApply(c *cli.Context) error {
 		infof(f.errw, "%d key(s) only in %s left alone (--prune deletes them): %s", len(r.Extra), f.flags.URL, keyList(r.Extra))
 	}
 	if len(r.Changes) == 0 {
+		if len(r.Held) > 0 {
+			infof(f.errw, "nothing written to %s", f.flags.URL)
+			return nil
+		}
 		infof(f.errw, "%s already matches %s; nothing written", f.flags.URL, from)
 		return nil
 	}
 	res, err := f.flags.WriteReviewed(c.Context, r, actor(), f.reason)
 	if err != nil {
 		return err
+	}
+	for i, ch := range res.Changes { // say whose flag change an overwrite replaced
+		if j := slices.IndexFunc(r.Changes, func(p envsync.Change) bool { return p.Key == ch.Key }); j >= 0 && r.Changes[j].Reverts() {
+			res.Changes[i].Prov = r.Changes[j].Prov
+		}
 	}
 	writeChanges(f.out, res.Changes)
 	infof(f.errw, "wrote %s from %s", f.flags.URL, from)
