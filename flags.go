@@ -386,7 +386,9 @@ func IsEnvFile(cfg *Config, abs string) bool {
 }
 
 // Compare says what writing the env file data (named name) would change in
-// the flags file, each change marked sensitive by the display rule.
+// the flags file, each change marked sensitive by the display rule and
+// with who last changed the key in the store (read only when something
+// differs).
 func (f *Flags) Compare(ctx context.Context, name string, data []byte) ([]Change, error) {
 	vars, err := ParseEnvFile(name, data)
 	if err != nil {
@@ -396,7 +398,7 @@ func (f *Flags) Compare(ctx context.Context, name string, data []byte) ([]Change
 	if err != nil {
 		return nil, err
 	}
-	return f.Diff(snap.Vars, vars), nil
+	return f.attribute(ctx, snap, vars)
 }
 
 // Reviewed is what writing a reviewed env file (flags apply) would do.
@@ -476,42 +478,23 @@ func (f *Flags) attribute(ctx context.Context, cur *Snapshot, vars map[string]st
 	return chs, nil
 }
 
-// Reverted lists the keys where writing the env file data (named name)
-// would undo a change made with envsync flags that the file does not
-// carry, each with its Prov (check on a pull request).
-func (f *Flags) Reverted(ctx context.Context, name string, data []byte) ([]Change, error) {
-	vars, err := ParseEnvFile(name, data)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := f.Store.Read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	chs, err := f.attribute(ctx, cur, vars)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(chs, func(ch Change) bool { return !ch.Reverts() }), nil
-}
 
 // CheckRevertsFlag is the check code of an env file that would undo a
 // change made with envsync flags (a warning: the flags apply after the
 // merge holds such a key unless --overwrite-flags).
 const CheckRevertsFlag = "FLG001"
 
-// RevertFindings is check's finding for each key where merging the env
-// file data (named name) would undo a change made with envsync flags that
-// the file does not carry: which key, who changed it, when and why — never
-// a value.
-func (f *Flags) RevertFindings(ctx context.Context, name string, data []byte) ([]Finding, error) {
-	chs, err := f.Reverted(ctx, name, data)
-	if err != nil {
-		return nil, err
-	}
+// RevertFindings is check's finding for each change of Compare that would
+// undo a change made with envsync flags that the env file data (named
+// name) does not carry: which key, who changed it, when and why — never a
+// value.
+func (f *Flags) RevertFindings(name string, data []byte, chs []Change) []Finding {
 	_, line := loadedLines(data)
 	var out []Finding
 	for _, ch := range chs {
+		if !ch.Reverts() {
+			continue
+		}
 		what := "sets it back to the value it replaced"
 		switch {
 		case ch.Action == Add:
@@ -523,5 +506,5 @@ func (f *Flags) RevertFindings(ctx context.Context, name string, data []byte) ([
 			Message: fmt.Sprintf("%s in %s was %s; this file %s, so merging it would revert the live flag: carry the live value here (envsync flags get %s), or revert it on purpose with envsync flags apply --overwrite-flags",
 				ch.Key, f.URL, ch.Prov, what, ch.Key)})
 	}
-	return out, nil
+	return out
 }

@@ -235,11 +235,7 @@ func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byt
 		lines[i] = changeText(ch)
 	}
 	notes := []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
-	reverts, err := fl.RevertFindings(ctx, display, data)
-	if err != nil {
-		return append(notes, fmt.Sprintf("%s: cannot tell who changed %s: %v", display, url, err)), nil
-	}
-	return notes, reverts
+	return notes, fl.RevertFindings(display, data, chs)
 }
 
 // hasAWSCredentials is a cheap look at the standard chain's sources, with no call.
