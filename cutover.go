@@ -40,6 +40,9 @@ func (e *Engine) storesPlan(ctx context.Context, cfg *Config, app *App, d *AppDr
 		return p, nil
 	}
 	if app.FlagsFile == "" {
+		if !feature.base.Exists {
+			return p, nil
+		}
 		d.Notes = append(d.Notes, fmt.Sprintf("%s is the only copy of the flags (the app has no flags_file to review it in git)", feature.url))
 		return p, nil
 	}
