@@ -478,7 +478,6 @@ func (f *Flags) attribute(ctx context.Context, cur *Snapshot, vars map[string]st
 	return chs, nil
 }
 
-
 // CheckRevertsFlag is the check code of an env file that would undo a
 // change made with envsync flags (a warning: the flags apply after the
 // merge holds such a key unless --overwrite-flags).
