@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -39,6 +40,9 @@ type Change struct {
 	// Prov says who last changed the key in the store, when the store keeps
 	// that (an S3 env file) and the key differs from the truth; else nil.
 	Prov *Provenance
+	// Held says why a held change is held, beyond Prov ("" when it sets the
+	// key back to exactly what the flag change replaced).
+	Held string
 }
 
 // Reverts reports whether making the change would undo a change made with
@@ -169,7 +173,7 @@ func (e *Engine) plan(ctx context.Context, cfg *Config, app *App, attributeExtra
 	log := e.logger().With("app", app.Name)
 	for _, t := range targets {
 		p.diff(t, e.Prune)
-		if err := p.hold(ctx, t, e.OverwriteFlags, attributeExtra); err != nil {
+		if err := p.hold(ctx, t, src, e.OverwriteFlags, attributeExtra); err != nil {
 			return nil, fmt.Errorf("app %q: %w", app.Name, err)
 		}
 		p.Changes = append(p.Changes, t.changes...)
@@ -301,9 +305,12 @@ func (p *AppPlan) diff(t *target, prune bool) {
 
 // hold finds who last changed each key where the feature store differs
 // from the source (only then: a plan without changes reads nothing more),
-// and holds back every change that would undo a change made with envsync
-// flags, unless overwrite.
-func (p *AppPlan) hold(ctx context.Context, t *target, overwrite, attributeExtra bool) error {
+// and, unless overwrite, holds back every change over a change made with
+// envsync flags: one that sets the key back to what the flag change
+// replaced, and one whose source value is not known to be newer than the
+// flag change (asked of the source's change log, when it has one, only
+// for those keys).
+func (p *AppPlan) hold(ctx context.Context, t *target, src Source, overwrite, attributeExtra bool) error {
 	if !slices.Contains(t.classes, Feature) {
 		return nil
 	}
@@ -330,12 +337,35 @@ func (p *AppPlan) hold(ctx context.Context, t *target, overwrite, attributeExtra
 			p.Extra[i].Prov = provs[p.Extra[i].Key]
 		}
 	}
+	var unsure []string // flag changes the source's value differs from
+	for i := range t.changes {
+		ch := &t.changes[i]
+		ch.Prov = provs[ch.Key]
+		if !overwrite && ch.Prov.FromFlags() && !ch.Reverts() {
+			unsure = append(unsure, ch.Key)
+		}
+	}
+	changed := map[string]time.Time{}
+	logErr := error(nil)
+	if cl, ok := src.(ChangeLog); ok && len(unsure) > 0 {
+		changed, logErr = cl.LastChanged(ctx, unsure)
+	}
 	kept := t.changes[:0]
 	for _, ch := range t.changes {
-		ch.Prov = provs[ch.Key]
-		if overwrite || !ch.Reverts() {
+		switch {
+		case overwrite || !ch.Prov.FromFlags():
 			kept = append(kept, ch)
 			continue
+		case ch.Reverts():
+		case sourceNewer(changed[ch.Key], ch.Prov):
+			kept = append(kept, ch) // the source changed it since: its value wins
+			continue
+		case logErr != nil:
+			ch.Held = "the source's value differs too, but its change log could not be read: " + logErr.Error()
+		case !changed[ch.Key].IsZero():
+			ch.Held = "the source's value differs too, but it last changed at " + changed[ch.Key].UTC().Format(time.RFC3339) + ", not after the flag change"
+		default:
+			ch.Held = "the source's value differs too, but envsync cannot tell that it is newer"
 		}
 		if v, ok := t.base.Vars[ch.Key]; ok {
 			t.want[ch.Key] = v

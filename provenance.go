@@ -189,3 +189,20 @@ func Provenances(ctx context.Context, st Store, cur *Snapshot, keys []string) (m
 	}
 	return out, nil
 }
+
+// ChangeLog is implemented by sources that know when each variable last
+// changed (a Heroku app's releases). Plan asks it only about a key whose
+// flag change the source's value differs from, to tell whether the source
+// changed the key after the flag change (its value then wins).
+type ChangeLog interface {
+	// LastChanged returns when each of keys was last set or removed, as far
+	// back as the log is read; a key not found is missing from the map.
+	LastChanged(ctx context.Context, keys []string) (map[string]time.Time, error)
+}
+
+// sourceNewer reports whether the source changed the key after the flag
+// change, with a second's margin: S3 keeps whole seconds, so a change in
+// the same second is not known to be newer (and the flag change is held).
+func sourceNewer(changed time.Time, p *Provenance) bool {
+	return !changed.IsZero() && changed.After(p.When.Add(time.Second))
+}

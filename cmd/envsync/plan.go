@@ -253,7 +253,11 @@ func heldLine(ch envsync.Change, truth string) string {
 	default:
 		s = fmt.Sprintf("= %s: held at %s (%s has %s)", key, clip(ch.Show(ch.Old)), truth, clip(ch.Show(ch.New)))
 	}
-	return s + ": " + envsync.Escape(ch.Prov.String())
+	s += ": " + envsync.Escape(ch.Prov.String())
+	if ch.Held != "" {
+		s += "; " + envsync.Escape(ch.Held)
+	}
+	return s
 }
 
 func changeText(ch envsync.Change) string {
