@@ -35,7 +35,11 @@ func main() {
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, interspersed(app, args))
+	shapeCommands(app)
+	args, err := normalizeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	var ex *exitCodeError
 	switch {
 	case err == nil:
@@ -75,6 +79,8 @@ Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.
 			watchCommand(),
 			flagsCommand(),
 			checkCommand(),
+			versionCommand(),
+			completionCommand(),
 		},
 	}
 }
