@@ -22,7 +22,7 @@ import (
 const (
 	exitOK      = 0
 	exitError   = 1
-	exitChanges = 2 // plan: changes to apply; drift: drift found
+	exitChanges = 2 // drift: drift found; plan --detailed-exitcode: changes to apply
 )
 
 func main() {
@@ -60,7 +60,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 routes each class to its home on AWS, finds drift, and flips feature flags
 without a deploy.
 
-Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.`,
+Exit codes: 0 success, 1 error, 2 drift found (drift) or changes to apply
+(plan --detailed-exitcode).`,
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
