@@ -66,7 +66,11 @@ func prepareDrift(c *cli.Context) (*driftRun, error) {
 		if err != nil {
 			return nil, err
 		}
+		all := len(apps)
 		apps = envsync.Shard(apps, k, n)
+		if len(apps) == 0 {
+			warnf(c, "shard %d/%d has none of the %d app(s); nothing to check", k, n, all)
+		}
 	}
 	cl, err := loadClassifier(c, cfg)
 	if err != nil {
