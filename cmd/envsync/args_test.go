@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestNormalizeArgs(t *testing.T) {
@@ -35,4 +37,48 @@ func TestNearest(t *testing.T) {
 			t.Errorf("nearest(%q) = %q; want %q", word, got, want)
 		}
 	}
+}
+
+// Every flag can come from the environment (for CI and containers), except
+// the ones listed here, each with its reason.
+func TestFlagsHaveEnvVars(t *testing.T) {
+	typed := map[string]string{
+		"classify --explain":            "a way of reading the output, asked for at the terminal",
+		"flags set --heroku":            "a write to a live Heroku app is asked for each time",
+		"flags unset --heroku":          "a write to a live Heroku app is asked for each time",
+		"flags rollback --yes":          "whether ENVSYNC_YES confirms a rollback is decided with the flags.go changes",
+		"flags rollback --to":           "a version id belongs to one invocation",
+		"flags apply --from":            "a path for one invocation (ENVSYNC_FROM is classify's source)",
+		"flags history --limit":         "a way of reading the output",
+		"flags set --wait":              "pending with the flags refactor (issue 9)",
+		"flags unset --wait":            "pending with the flags refactor (issue 9)",
+		"flags rollback --wait":         "pending with the flags refactor (issue 9)",
+		"flags apply --wait":            "pending with the flags refactor (issue 9)",
+		"flags set --wait-timeout":      "pending with the flags refactor (issue 9)",
+		"flags unset --wait-timeout":    "pending with the flags refactor (issue 9)",
+		"flags rollback --wait-timeout": "pending with the flags refactor (issue 9)",
+		"flags apply --wait-timeout":    "pending with the flags refactor (issue 9)",
+	}
+	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
+	var walk func(prefix string, cmds []*cli.Command)
+	check := func(where string, flags []cli.Flag) {
+		for _, f := range flags {
+			name := strings.TrimSpace(where + " --" + f.Names()[0])
+			env, ok := f.(interface{ GetEnvVars() []string })
+			if ok && len(env.GetEnvVars()) > 0 {
+				continue
+			}
+			if _, listed := typed[name]; !listed {
+				t.Errorf("%s has no environment variable (add ENVSYNC_…, or list it here with the reason)", name)
+			}
+		}
+	}
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			check(prefix+c.Name, c.Flags)
+			walk(prefix+c.Name+" ", c.Subcommands)
+		}
+	}
+	check("", app.Flags)
+	walk("", app.Commands)
 }

@@ -23,7 +23,7 @@ func driftFlags() []cli.Flag {
 		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks)"},
 		&cli.DurationFlag{Name: "timeout", Value: time.Minute, EnvVars: []string{"ENVSYNC_TIMEOUT"}, Usage: "give up on an app after this long (it counts as an error)"},
 		&cli.StringFlag{Name: "notify", EnvVars: []string{"ENVSYNC_NOTIFY_URL"}, Usage: "post a summary to this Slack incoming webhook (or any URL taking Slack's JSON) on drift or error; treated as a secret"},
-		&cli.BoolFlag{Name: "no-ecs", Usage: "skip reading what the restart: services run"},
+		&cli.BoolFlag{Name: "no-ecs", EnvVars: []string{"ENVSYNC_NO_ECS"}, Usage: "skip reading what the restart: services run"},
 	}
 }
 
