@@ -31,10 +31,9 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	if len(args) < 2 || args[len(args)-1] == completionFlag {
 		return args, nil // shell completion reads os.Args as typed
 	}
-	globals := slices.Clone(app.Flags)
-	if app.Version != "" && !app.HideVersion && cli.VersionFlag != nil {
-		globals = append(globals, cli.VersionFlag)
-	}
+	// --version/-v is not moved: "envsync plan -v" is an unknown flag, not
+	// a silent version print instead of the plan.
+	globals := app.Flags
 
 	type level struct {
 		cmd   *cli.Command // nil: the app itself
@@ -83,7 +82,11 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 			next := findCommand(subcommands, a)
 			if next == nil {
 				if cur.cmd == nil && (a == "help" || a == "h") {
-					// urfave/cli's own help command: pass the rest as typed.
+					// urfave/cli's own help command: pass the rest as typed,
+					// after checking the topic.
+					if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && findCommand(app.Commands, args[i+1]) == nil {
+						return nil, unknownCommand(app, nil, app.Commands, args[i+1])
+					}
 					return append(append([]string{args[0]}, globalArgs...), args[i:]...), nil
 				}
 				return nil, unknownCommand(app, path[len(path)-1].cmd, subcommands, a)
