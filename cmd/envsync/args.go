@@ -69,7 +69,10 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 				}
 			}
 			taken := []string{a}
-			if takesValue(ownerFlags, a) && !strings.Contains(a, "=") && i+1 < len(args) {
+			if takesValue(ownerFlags, a) && !strings.Contains(a, "=") {
+				if i+1 == len(args) {
+					return nil, usageError("flag %s needs a value", a)
+				}
 				taken = append(taken, args[i+1])
 				i++
 			}

@@ -82,3 +82,27 @@ func TestFlagsHaveEnvVars(t *testing.T) {
 	check("", app.Flags)
 	walk("", app.Commands)
 }
+
+// A flag the command defines is the command's, even when a global flag has
+// the same name; value flags take their value with them.
+func TestNormalizeArgsLeafWins(t *testing.T) {
+	app := &cli.App{
+		Flags: []cli.Flag{&cli.StringFlag{Name: "format"}, &cli.BoolFlag{Name: "debug"}},
+		Commands: []*cli.Command{{Name: "report", Flags: []cli.Flag{&cli.StringFlag{Name: "format"}}},
+			{Name: "group", Flags: []cli.Flag{&cli.StringFlag{Name: "region"}}, Subcommands: []*cli.Command{{Name: "leaf"}}}},
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"x report A --format json --debug", "x --debug report --format json -- A"},
+		{"x --format json report", "x --format json report"},
+		{"x group leaf --region eu --debug B", "x --debug group --region eu leaf -- B"},
+	} {
+		got, err := normalizeArgs(app, strings.Fields(tc.in))
+		if err != nil || !slices.Equal(got, strings.Fields(tc.want)) {
+			t.Errorf("%s\n got %q, %v\nwant %q", tc.in, got, err, tc.want)
+		}
+	}
+	// A value flag at the end with no value is an error, not the next word's.
+	if got, err := normalizeArgs(app, strings.Fields("x group leaf --region")); err == nil {
+		t.Errorf("--region without a value: got %q, no error", got)
+	}
+}
