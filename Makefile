@@ -10,11 +10,13 @@ FUZZTIME ?= 20s
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/envsync
 
-# Tests talk to a real AWS API endpoint (moto_server) and need it on PATH.
+# Tests talk to a real AWS API endpoint (moto_server). test-deps installs
+# nothing: it checks that moto_server is there and says how to get it.
 test-deps:
-	@command -v moto_server >/dev/null 2>&1 || pip install --quiet 'moto[server]' >/dev/null 2>&1 || { \
-	  echo "make: moto_server not found and could not be installed."; \
-	  echo "      install it with: pip install 'moto[server]'  (or set MOTO_SERVER=/path/to/moto_server)"; exit 1; }
+	@command -v $${MOTO_SERVER:-moto_server} >/dev/null 2>&1 || { \
+	  echo "make: moto_server not found (the tests run against it: a real AWS API on loopback)."; \
+	  echo "      install it, e.g. in a virtualenv: python3 -m venv .venv && .venv/bin/pip install 'moto[server]'"; \
+	  echo "      then put it on PATH or set MOTO_SERVER=/path/to/moto_server"; exit 1; }
 	$(GO) mod download
 
 test: test-deps

@@ -69,14 +69,18 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, p.errf(0, "the file is empty; want version: 1 and apps:")
 	}
-	root := doc.Content[0]
+	root := deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
 		return nil, p.errf(root.Line, "want a mapping with version: and apps:")
 	}
 	var appsNode *yaml.Node
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
+	kvs, err := p.fields(root, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
 		if seen[k.Value] {
 			return nil, p.errf(k.Line, "%q is set twice", k.Value)
 		}
@@ -93,7 +97,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 			}
 			cfg.Rules = cfg.resolve(s)
 		case "apps":
-			appsNode = v
+			appsNode = deref(v)
 		default:
 			return nil, p.errf(k.Line, "unknown field %q (want version, rules, apps)", k.Value)
 		}
@@ -108,8 +112,12 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		}
 		return nil, p.errf(line, "apps: want at least one app, e.g. apps: {web-production: {source: heroku://my-app, routes: {...}}}")
 	}
-	for i := 0; i+1 < len(appsNode.Content); i += 2 {
-		k, v := appsNode.Content[i], appsNode.Content[i+1]
+	kvs, err = p.fields(appsNode, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
 		if slices.ContainsFunc(cfg.Apps, func(a *App) bool { return a.Name == k.Value }) {
 			return nil, p.errf(k.Line, "app %q is defined twice", k.Value)
 		}
@@ -178,6 +186,74 @@ func (c *Config) AppNames() []string {
 	return names
 }
 
+// deref follows a YAML alias (*name) to its anchored node (&name).
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// fields returns a mapping's key/value pairs with merge keys expanded
+// (<<: *base, or <<: [*a, *b]; a key written in the mapping beats a merged
+// one, an earlier merged mapping beats a later one) and, when extensions is
+// true, x-… keys dropped: the anchors of a DRY config live there. A key
+// written twice stays twice, for the caller to refuse.
+func (p *configParser) fields(n *yaml.Node, extensions bool) ([][2]*yaml.Node, error) {
+	return p.expand(n, extensions, map[*yaml.Node]bool{}, map[*yaml.Node]bool{})
+}
+
+// expand is fields for one mapping; open holds the mappings being expanded
+// (a merge into one of them is a cycle), merged those already expanded in
+// this call (merging one twice adds nothing), so the work stays linear.
+func (p *configParser) expand(n *yaml.Node, extensions bool, open, merged map[*yaml.Node]bool) ([][2]*yaml.Node, error) {
+	open[n] = true
+	defer delete(open, n)
+	var own, more [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case k.Tag == "!!merge":
+			v = deref(v)
+			srcs := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				srcs = v.Content
+			}
+			for _, src := range srcs {
+				if src = deref(src); src == nil || src.Kind != yaml.MappingNode {
+					return nil, p.errf(k.Line, "<<: want a mapping or a list of mappings to merge, e.g. <<: *defaults")
+				}
+				if open[src] {
+					return nil, p.errf(k.Line, "<<: merges a mapping into itself")
+				}
+				if merged[src] {
+					continue
+				}
+				merged[src] = true
+				kvs, err := p.expand(src, extensions, open, merged)
+				if err != nil {
+					return nil, err
+				}
+				more = append(more, kvs...)
+			}
+		case extensions && strings.HasPrefix(k.Value, "x-"):
+		default:
+			own = append(own, [2]*yaml.Node{k, v})
+		}
+	}
+	have := map[string]bool{}
+	for _, kv := range own {
+		have[kv[0].Value] = true
+	}
+	for _, kv := range more {
+		if !have[kv[0].Value] {
+			have[kv[0].Value] = true
+			own = append(own, kv)
+		}
+	}
+	return own, nil
+}
+
 type configParser struct{ file string }
 
 func (p *configParser) errf(line int, format string, args ...any) error {
@@ -197,6 +273,7 @@ func (p *configParser) yamlErr(err error) error {
 // str reads a string field; ${VAR} is replaced by the environment variable
 // VAR (an unset variable is an error), so one config serves several stages.
 func (p *configParser) str(v *yaml.Node, field string) (string, error) {
+	v = deref(v)
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || v.Value == "" {
 		return "", p.errf(v.Line, "%s: want a string", field)
 	}
@@ -219,6 +296,7 @@ var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 	app := &App{Name: k.Value, Routes: map[Class]string{}, Line: k.Line}
+	v = deref(v)
 	if app.Name == "" || strings.ContainsAny(app.Name, " \t/") {
 		return nil, p.errf(k.Line, "app name %q: use letters, digits, '-' and '_'", app.Name)
 	}
@@ -226,8 +304,12 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 		return nil, p.errf(v.Line, "app %q: want a mapping with source: and routes:", app.Name)
 	}
 	var routes *yaml.Node
-	for i := 0; i+1 < len(v.Content); i += 2 {
-		fk, fv := v.Content[i], v.Content[i+1]
+	kvs, err := p.fields(v, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range kvs {
+		fk, fv := kv[0], kv[1]
 		field := app.Name + "." + fk.Value
 		switch fk.Value {
 		case "source":
@@ -245,7 +327,7 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 			}
 			app.Source = cfg.ResolveSource(s)
 		case "routes":
-			routes = fv
+			routes = deref(fv)
 		case "restart":
 			s, err := p.str(fv, field)
 			if err != nil {
@@ -275,8 +357,12 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 		}
 		return nil, p.errf(line, "app %q: routes: want a mapping of class → store URL", app.Name)
 	}
-	for i := 0; i+1 < len(routes.Content); i += 2 {
-		rk, rv := routes.Content[i], routes.Content[i+1]
+	kvs, err = p.fields(routes, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range kvs {
+		rk, rv := kv[0], kv[1]
 		class, err := ParseClass(rk.Value)
 		if err != nil {
 			return nil, p.errf(rk.Line, "app %q: routes: %v", app.Name, err)

@@ -80,3 +80,63 @@ func TestParseConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// A 40-app config stays DRY: anchors in x-… fields, merge keys, aliases.
+func TestParseConfigAnchors(t *testing.T) {
+	const dry = `version: 1
+x-routes: &routes
+  static: tfvars:infra/app.auto.tfvars#static
+  secret: secretsmanager://acme/shared
+x-app: &app
+  restart: ecs://acme/web
+  routes: *routes
+apps:
+  web:
+    <<: *app
+    source: heroku://acme-web
+    x-owner: payments team
+  worker:
+    <<: *app
+    source: heroku://acme-worker
+    restart: ecs://acme/worker
+    routes:
+      <<: *routes
+      feature: s3://acme-env/worker/feature.env
+`
+	cfg, err := envsync.ParseConfig(filepath.Join(t.TempDir(), "envsync.yaml"), []byte(dry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.AppNames(), ","); got != "web,worker" {
+		t.Fatalf("apps = %s", got)
+	}
+	web, worker := cfg.Apps[0], cfg.Apps[1]
+	if web.Restart != "ecs://acme/web" || web.Routes[envsync.Secret] != "secretsmanager://acme/shared" || len(web.Routes) != 2 {
+		t.Errorf("web = %+v", web)
+	}
+	if worker.Restart != "ecs://acme/worker" || worker.Routes[envsync.Feature] != "s3://acme-env/worker/feature.env" || len(worker.Routes) != 3 {
+		t.Errorf("worker: the keys written in the app must beat the merged ones: %+v", worker)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"merge of a scalar", "version: 1\napps:\n  web:\n    <<: 3\n    source: a.env\n", `envsync.yaml:4: invalid: <<: want a mapping`},
+		{"a cycle", "version: 1\napps:\n  web: &w\n    <<: *w\n", `envsync.yaml:4: invalid: <<: merges a mapping into itself`},
+		{"x- inside routes", "version: 1\napps:\n  web:\n    source: a.env\n    routes:\n      x-feature: file:f.env\n", `envsync.yaml:6: invalid: app "web": routes: `},
+	} {
+		_, err := envsync.ParseConfig("envsync.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v; want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// FuzzParseConfigMerge: anchors, aliases and merge keys never panic or hang.
+func FuzzParseConfigMerge(f *testing.F) {
+	f.Add([]byte("version: 1\nx-r: &r\n  feature: file:f.env\napps:\n  web:\n    source: a.env\n    routes:\n      <<: *r\n"))
+	f.Add([]byte("version: 1\napps: &a\n  web:\n    <<: [*a, *a]\n"))
+	f.Add([]byte("x: &x\n  <<: *x\n"))
+	f.Add([]byte("version: 1\napps:\n  web: &w\n    <<: *w\n"))
+	f.Add([]byte("a: &a {k: 1}\nb: &b {<<: [*a, *a]}\nc: &c {<<: [*b, *b]}\nversion: 1\napps: {web: {<<: *c}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		envsync.ParseConfig("envsync.yaml", data)
+	})
+}

@@ -23,7 +23,7 @@ func driftFlags() []cli.Flag {
 		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks)"},
 		&cli.DurationFlag{Name: "timeout", Value: time.Minute, EnvVars: []string{"ENVSYNC_TIMEOUT"}, Usage: "give up on an app after this long (it counts as an error)"},
 		&cli.StringFlag{Name: "notify", EnvVars: []string{"ENVSYNC_NOTIFY_URL"}, Usage: "post a summary to this Slack incoming webhook (or any URL taking Slack's JSON) on drift or error; treated as a secret"},
-		&cli.BoolFlag{Name: "no-ecs", Usage: "skip reading what the restart: services run"},
+		&cli.BoolFlag{Name: "no-ecs", EnvVars: []string{"ENVSYNC_NO_ECS"}, Usage: "skip reading what the restart: services run"},
 	}
 }
 
@@ -65,7 +65,11 @@ func prepareDrift(c *cli.Context) (*driftRun, error) {
 		if err != nil {
 			return nil, err
 		}
+		all := len(s.apps)
 		s.apps = envsync.Shard(s.apps, k, n)
+		if len(s.apps) == 0 {
+			warnf(c.App.ErrWriter, "shard %d/%d has none of the %d app(s); nothing to check", k, n, all)
+		}
 	}
 	r := &driftRun{setup: s, eng: s.engine(false), par: par, timeout: timeout}
 	if !noECS {

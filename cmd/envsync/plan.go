@@ -17,8 +17,12 @@ func planCommand() *cli.Command {
 and prints the changes an import would make. Secret values show as
 "(sensitive)" with a short fingerprint.
 
-Exit codes: 0 no changes, 2 changes to apply, 1 error.`,
-		Flags:  []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag()},
+Exit codes: 0 success (with or without changes), 1 error; with
+--detailed-exitcode, 0 no changes, 2 changes to apply, 1 error (as terraform
+plan -detailed-exitcode). envsync drift always answers 0/2/1.`,
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(),
+			&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"ENVSYNC_DETAILED_EXITCODE"}, Usage: "exit 2 when there are changes to apply (0 none, 1 error), as terraform plan -detailed-exitcode"},
+		},
 		Action: func(c *cli.Context) error { return runPlan(c, false) },
 	}
 }
@@ -81,7 +85,7 @@ func runPlan(c *cli.Context, apply bool) error {
 		return err
 	}
 	if !apply {
-		if changes {
+		if changes && c.Bool("detailed-exitcode") {
 			return exitCode(exitChanges)
 		}
 		return nil
