@@ -86,6 +86,11 @@ func (s *Store) api(ctx context.Context) (api, error) {
 	return s.client, nil
 }
 
+// Claim: one object; the plan refuses routes from two apps to it with --prune.
+func (s *Store) Claim() envsync.Claim {
+	return envsync.Claim{Space: "s3", Name: s.bucket + "/" + s.key}
+}
+
 // URL is the store's address.
 func (s *Store) URL() string { return s.url }
 
@@ -173,11 +178,28 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	if _, err := c.PutObject(ctx, in); err != nil {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "ConditionalRequestConflict") {
-			return fmt.Errorf("writing %s: %w", s.url, envsync.ErrConflict)
+			return s.conflict(ctx, c, data)
 		}
 		return s.wrap("writing", err, "s3:PutObject")
 	}
 	return nil
+}
+
+// conflict decides what a failed condition means. When the reply to a PUT is
+// lost, the SDK sends it again, and the retry meets the object the first try
+// wrote: its ETag no longer matches, yet the write happened. So the object is
+// read again, and if it holds exactly the bytes this write sends, the write
+// is done (ours, or an identical one); otherwise someone else changed it.
+func (s *Store) conflict(ctx context.Context, c api, data []byte) error {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &s.key})
+	if err == nil {
+		cur, rerr := io.ReadAll(out.Body)
+		out.Body.Close()
+		if rerr == nil && bytes.Equal(cur, data) {
+			return nil
+		}
+	}
+	return fmt.Errorf("writing %s: %w", s.url, envsync.ErrConflict)
 }
 
 // Versions lists the object's versions, newest first, and whether the
