@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -25,6 +26,10 @@ type Config struct {
 	Rules string
 	// Apps in file order.
 	Apps []*App
+
+	// Routes that overlap across apps, found once (index 1: with --prune).
+	overlapOnce [2]sync.Once
+	overlapErr  [2]error
 }
 
 // App is one application: where its variables come from and where each

@@ -147,6 +147,10 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 			if err != nil {
 				return nil, fmt.Errorf("app %q: %w", app.Name, err)
 			}
+			if so, ok := st.(SourceOnly); ok && so.SourceOnly() {
+				return nil, WithHint(fmt.Errorf("app %q: routes: %s → %s: %w: it is a source; envsync never writes or deletes there", app.Name, class, url, ErrInvalid),
+					"route the class to s3://, tfvars:, secretsmanager:// or file:, and keep heroku:// as the app's source")
+			}
 			t = &target{url: url, store: st}
 			byURL[url] = t
 			targets = append(targets, t)
@@ -159,6 +163,10 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 					"route secret to secretsmanager://NAME (or file:PATH for a local 0600 file)")
 			}
 		}
+	}
+
+	if err := cfg.checkOverlaps(ctx, opts, e.Prune); err != nil {
+		return nil, err
 	}
 
 	src, err := OpenSource(ctx, app.Source, opts)

@@ -54,6 +54,10 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 	return &Store{url: u.String(), app: app, opts: opts}, nil
 }
 
+// SourceOnly: heroku:// is read as a source (and written by flags --heroku),
+// never a route that import or plan writes or prunes.
+func (s *Store) SourceOnly() bool { return true }
+
 // HoldsSecrets: Heroku config vars hold secrets today.
 func (s *Store) HoldsSecrets() bool { return true }
 
