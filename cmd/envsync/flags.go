@@ -283,7 +283,7 @@ func flagsEdit(c *cli.Context, e envsync.Edit) error {
 			return err
 		}
 	}
-	if res.Changed {
+	if res.Changed || c.Bool("restart") { // a requested restart is never skipped
 		return f.restart()
 	}
 	return nil
@@ -342,13 +342,19 @@ func (f *flagsCtx) restart() error {
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("wait-timeout"))
 	defer cancel()
 	tty := isTerminal(c.App.ErrWriter)
-	return svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) {
+	err = svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) {
 		if tty {
 			fmt.Fprintf(c.App.ErrWriter, "\r\033[K%s", p)
 		} else {
 			fmt.Fprintln(c.App.ErrWriter, p)
 		}
 	})
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		cluster, service, _ := envsync.ParseECSURL(f.app.Restart)
+		return envsync.WithHint(fmt.Errorf("%s was written and %s is restarting (deployment %s), but it was not stable within %s: %w", f.url, f.app.Restart, id, c.Duration("wait-timeout"), context.DeadlineExceeded),
+			fmt.Sprintf("the change is in place; follow the rollout with: aws ecs describe-services --cluster %s --services %s", cluster, service))
+	}
+	return err
 }
 
 // history returns the store's versions, newest first, if it keeps them.

@@ -67,7 +67,7 @@ Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.
 			&cli.BoolFlag{Name: "verbose", EnvVars: []string{"ENVSYNC_VERBOSE"}, Usage: "log debug detail (names, classes, store URLs and API call counts; never values) to stderr"},
 		},
 		Before: setupLogging,
-		Commands: []*cli.Command{
+		Commands: bounded([]*cli.Command{
 			classifyCommand(),
 			planCommand(),
 			importCommand(),
@@ -75,6 +75,6 @@ Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.
 			watchCommand(),
 			flagsCommand(),
 			checkCommand(),
-		},
+		}),
 	}
 }
