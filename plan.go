@@ -118,6 +118,8 @@ type target struct {
 	want      map[string]string
 	sensitive bool
 	changes   []Change
+	// kept are keys found only in the store and left there (no --prune).
+	kept map[string]bool
 }
 
 // applyOrder is the order stores are written in: secrets first, then
@@ -244,6 +246,10 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 					t.changes = append(t.changes, ch)
 				} else {
 					t.want[k] = old // left alone
+					if t.kept == nil {
+						t.kept = map[string]bool{}
+					}
+					t.kept[k] = true
 					p.Extra = append(p.Extra, ch)
 				}
 				continue
@@ -278,11 +284,31 @@ func (p *AppPlan) Validate() error {
 		}
 		if v, ok := t.store.(Validator); ok {
 			if err := v.Validate(t.want); err != nil {
-				errs = append(errs, fmt.Errorf("app %q: %w", p.App.Name, err))
+				errs = append(errs, WithHint(fmt.Errorf("app %q: %w", p.App.Name, err), p.validateHint(t, err)))
 			}
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return WithHint(errors.Join(errs...), Hint(errs[0]))
+}
+
+// validateHint says where to fix a value a store cannot carry: at the source,
+// or, when every bad key is only in the store (kept because there is no
+// --prune), in the store itself.
+func (p *AppPlan) validateHint(t *target, err error) string {
+	const atSource = "fix these values at the source (or route the class elsewhere); nothing was written"
+	var ue *UnrepresentableError
+	if !errors.As(err, &ue) || len(ue.Problems) == 0 {
+		return atSource
+	}
+	for _, pr := range ue.Problems {
+		if !t.kept[pr.Key] {
+			return atSource
+		}
+	}
+	return "those values are only in " + t.url + " (set there by hand), not in the source: fix or remove them there, or run with --prune to delete them; nothing was written"
 }
 
 // Apply validates the plan, then writes each store that has changes:

@@ -243,7 +243,7 @@ func (s *Store) put(ctx context.Context, c api, name, content string, exists boo
 // encoder would replace the bytes), a secret over 65,536 bytes, and in the
 // per-key layout keys that cannot name a secret and empty values.
 func (s *Store) Validate(vars map[string]string) error {
-	e := &envsync.UnrepresentableError{Store: s.url}
+	e := &envsync.UnrepresentableError{Store: s.url, In: "Secrets Manager"}
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		v := vars[k]
 		switch {

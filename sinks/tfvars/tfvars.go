@@ -117,7 +117,7 @@ func (s *Store) diagErr(diags hcl.Diagnostics) error {
 // normalise every string to NFC, so a decomposed "é" would be stored, and
 // read by Terraform, as other bytes, and every plan would show a change.
 func (s *Store) Validate(vars map[string]string) error {
-	e := &envsync.UnrepresentableError{Store: s.url}
+	e := &envsync.UnrepresentableError{Store: s.url, In: "a tfvars file"}
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		v := vars[k]
 		switch {
