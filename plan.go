@@ -288,7 +288,10 @@ func (p *AppPlan) Validate() error {
 			}
 		}
 	}
-	if len(errs) == 1 {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
 		return errs[0]
 	}
 	return WithHint(errors.Join(errs...), Hint(errs[0]))

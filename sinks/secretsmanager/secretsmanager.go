@@ -213,10 +213,14 @@ func (s *Store) put(ctx context.Context, c api, name, content string, exists boo
 			// A retry whose first try created the secret (the reply was
 			// lost) meets it: if it holds exactly this content, the write
 			// is done; anything else is someone else's.
-			if out, gerr := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: &name}); gerr == nil && aws.ToString(out.SecretString) == content {
+			out, gerr := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: &name})
+			if gerr == nil && aws.ToString(out.SecretString) == content {
 				return nil
 			}
-			return fmt.Errorf("creating %s: %w", name, envsync.ErrConflict)
+			if !scheduledForDeletion(gerr) {
+				return fmt.Errorf("creating %s: %w", name, envsync.ErrConflict)
+			}
+			err = gerr // it exists, scheduled for deletion (moto answers so)
 		}
 		if scheduledForDeletion(err) {
 			// A key pruned earlier comes back: the secret is still there,
@@ -326,5 +330,9 @@ func (s *Store) wrap(what string, err error) error {
 // scheduledForDeletion reports whether err says the secret is scheduled for deletion.
 func scheduledForDeletion(err error) bool {
 	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "InvalidRequestException" && strings.Contains(strings.ToLower(ae.ErrorMessage()), "deletion")
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidRequestException" {
+		return false
+	}
+	msg := strings.ToLower(ae.ErrorMessage()) // AWS: "scheduled for deletion"; moto: "marked deleted"
+	return strings.Contains(msg, "deletion") || strings.Contains(msg, "deleted")
 }
