@@ -23,7 +23,10 @@ type Edit struct {
 // EditResult says what an Edit did.
 type EditResult struct {
 	Before, After *Snapshot
-	// Changed is false when the store already held the edit: nothing was written.
+	// Changed is false when the store already held the edit before this
+	// command wrote anything. It is true after a write, and after a conflict
+	// that left the store holding the edit (a retried write meeting its own
+	// earlier, unacknowledged write).
 	Changed bool
 	// Retries counts conflicts that were resolved by re-reading.
 	Retries int
@@ -55,6 +58,12 @@ func ApplyEdit(ctx context.Context, st Store, e Edit) (*EditResult, error) {
 		}
 		if maps.Equal(vars, base.Vars) && (base.Exists || len(vars) == 0) {
 			res.After = base
+			// After a conflict, a store that holds the edit holds it because
+			// of a write: ours, whose reply was lost and whose retry met
+			// our own change, or an identical one. Either way the edit took
+			// effect with this command, and what follows a change (a
+			// restart) must follow it.
+			res.Changed = res.Retries > 0
 			return res, nil
 		}
 		err = st.Write(ctx, &WriteRequest{Base: base, Vars: vars, Sensitive: e.Sensitive, Meta: e.Meta})

@@ -157,6 +157,11 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	if envsync.Unchanged(req.Base, req.Vars) {
 		return nil
 	}
+	meta := encodeMeta(req.Meta)
+	if n := metaSize(meta); n > maxMetaBytes {
+		return envsync.WithHint(fmt.Errorf("writing %s: the change's metadata (who, why, keys) is %d bytes: %w (S3 allows %d bytes of user metadata)", s.url, n, envsync.ErrUnrepresentable, maxMetaBytes),
+			"shorten --reason")
+	}
 	c, err := s.api(ctx)
 	if err != nil {
 		return err
@@ -164,7 +169,7 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	in := &s3.PutObjectInput{
 		Bucket: &s.bucket, Key: &s.key, Body: bytes.NewReader(data),
 		ContentType: aws.String("text/plain; charset=utf-8"),
-		Metadata:    encodeMeta(req.Meta),
+		Metadata:    meta,
 	}
 	if req.Base.Exists {
 		in.IfMatch = aws.String(req.Base.Version)
@@ -255,6 +260,19 @@ func (s *Store) wrap(what string, err error, action string) error {
 		}
 	}
 	return fmt.Errorf("%s %s: %w", what, s.url, awscfg.Translate(err))
+}
+
+// maxMetaBytes is S3's limit on user-defined metadata: 2 KB, the sum of the
+// UTF-8 bytes of every key and value
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html).
+const maxMetaBytes = 2048
+
+func metaSize(meta map[string]string) int {
+	n := 0
+	for k, v := range meta {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // Object metadata travels as x-amz-meta-* headers, which must be ASCII:
