@@ -102,3 +102,16 @@ func BenchmarkParseConfigManyApps(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseConfig: any input parses or fails with a file:line error wrapping
+// ErrInvalid; never a panic. No size cut.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(goodConfig))
+	f.Add([]byte("version: 1\napps: {a: {source: x.env, routes: {}}}\n---\nb: 1\n"))
+	f.Add([]byte("version: 1\napps:\n  a:\n    source: x.env\n    source: y.env\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := envsync.ParseConfig("c.yaml", data); err != nil && !errors.Is(err, envsync.ErrInvalid) && !errors.Is(err, envsync.ErrUnknownScheme) {
+			t.Fatalf("error not wrapping ErrInvalid: %v", err)
+		}
+	})
+}
