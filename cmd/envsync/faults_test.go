@@ -24,6 +24,7 @@ import (
 
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/sinks/awscfg"
+	"github.com/envsync/envsync/sinks/heroku/herokutest"
 	"github.com/envsync/envsync/sinks/sinktest"
 	"github.com/envsync/envsync/sinks/sinktest/faultproxy"
 )
@@ -338,4 +339,87 @@ apps:
 	if got := e.secretValue(prefix + "/API_TOKEN"); got != "tok-123456789" {
 		t.Fatalf("API_TOKEN holds %d bytes", len(got))
 	}
+}
+
+// The held case for the remaining writes: the reply to PutSecretValue (a
+// changed value) and to DeleteSecret (a pruned key) is lost once. Import
+// succeeds, the secrets hold exactly the new content, and a plan is clean.
+func TestFaultLostReplyUpdateAndDelete(t *testing.T) {
+	e := newFaultEnv(t)
+	prefix := sinktest.Name("acme/prod")
+	e.write("envsync.yaml", fmt.Sprintf("version: 1\napps:\n  web:\n    source: export.json\n    routes:\n      secret: secretsmanager://%s?layout=per-key\n", prefix))
+	e.write("export.json", `{"DB_PASSWORD": "hunter2-correct-horse", "API_TOKEN": "tok-123456789"}`)
+	e.mustRun(0, "import", "--yes")
+
+	e.write("export.json", `{"DB_PASSWORD": "rotated-staple-battery"}`)
+	dropped := map[string]bool{}
+	e.proxy.SetRule(func(r *faultproxy.Request) faultproxy.Action {
+		op := r.Target()
+		if (strings.HasSuffix(op, ".PutSecretValue") || strings.HasSuffix(op, ".DeleteSecret")) && !dropped[op] {
+			dropped[op] = true
+			return faultproxy.Action{Kind: faultproxy.DropReply}
+		}
+		return faultproxy.Action{Kind: faultproxy.Pass}
+	})
+	code, out, errs, took := e.run(t.Context(), "import", "--yes", "--prune")
+	if code != 0 || took > 30*time.Second || len(dropped) != 2 {
+		t.Fatalf("exit %d after %s, dropped %v\nstdout: %s\nstderr: %s", code, took, dropped, out, errs)
+	}
+	e.proxy.SetRule(nil)
+	if got := e.secretValue(prefix + "/DB_PASSWORD"); got != "rotated-staple-battery" {
+		t.Fatalf("DB_PASSWORD holds %d bytes", len(got))
+	}
+	if got := e.secretValue(prefix + "/API_TOKEN"); got != "" {
+		t.Fatal("API_TOKEN was not deleted")
+	}
+	e.mustRun(0, "plan", "--prune")
+}
+
+// A faulty Heroku source (the local Platform API server behind the proxy):
+// hangs, truncated JSON and 429 forever each end in exit 1 within the bound,
+// with the right message, and nothing written; the next run converges.
+func TestFaultHerokuSource(t *testing.T) {
+	e := newFaultEnv(t)
+	hk := herokutest.New(t, herokuToken)
+	app := sinktest.Name("acme")
+	hk.SetConfig(app, map[string]string{"FEATURE_NEW_CHECKOUT": "on", "RAILS_ENV": "production", "DB_PASSWORD": "hunter2-correct-horse"})
+	hp := faultproxy.Start(hk.URL)
+	t.Cleanup(hp.Close)
+	t.Setenv("HEROKU_API_URL", hp.URL)
+	t.Setenv("HEROKU_API_KEY", herokuToken)
+	e.config("")
+	cfg := strings.Replace(string(must(os.ReadFile(filepath.Join(e.dir, "envsync.yaml")))), "source: export.json", "source: heroku://"+app, 1)
+	e.write("envsync.yaml", cfg)
+
+	for _, tt := range []struct {
+		name string
+		act  faultproxy.Action
+		want string
+	}{
+		{"hang", faultproxy.Action{Kind: faultproxy.Hang}, "gave up after 3s (--timeout)"},
+		{"truncated JSON", faultproxy.Action{Kind: faultproxy.Respond, Status: 200, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: `{"RAILS_ENV": "produ`}, "Heroku's reply is not the JSON the Platform API sends"},
+		{"429 forever", faultproxy.Action{Kind: faultproxy.Respond, Status: 429, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: `{"id": "rate_limit", "message": "Your account reached the API rate limit"}`}, "rate limited"},
+	} {
+		hp.SetRule(func(*faultproxy.Request) faultproxy.Action { return tt.act })
+		code, _, errs, took := e.run(t.Context(), "import", "--yes", "--timeout", "3s")
+		if code != 1 || took > 30*time.Second || !strings.Contains(errs, tt.want) {
+			t.Errorf("%s: exit %d after %s; stderr: %s", tt.name, code, took, errs)
+		}
+		if tt.name != "hang" && strings.Contains(errs, "check the network") {
+			t.Errorf("%s: network hint for a reply: %s", tt.name, errs)
+		}
+	}
+	if e.s3Object() != "" || e.secretValue(e.secret) != "" {
+		t.Fatal("a run with a faulty source wrote")
+	}
+	hp.SetRule(nil)
+	e.mustRun(0, "import", "--yes")
+	e.converged()
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
