@@ -12,9 +12,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -271,35 +274,57 @@ func TestFaultMotoDown(t *testing.T) {
 	e.converged()
 }
 
-// SIGINT mid-import: the secret is written, the S3 PUT hangs, the command is
-// interrupted (the context main gets from signal.NotifyContext is cancelled).
-// It exits 1 promptly; the S3 object is untouched; the next import converges.
-func TestFaultInterruptMidImport(t *testing.T) {
-	e := newFaultEnv(t)
-	e.write("export.json", faultExport)
-	e.config("")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	e.proxy.SetRule(func(r *faultproxy.Request) faultproxy.Action {
-		if strings.HasPrefix(r.Target(), "PUT /"+e.bucket+"/") {
-			cancel() // Ctrl-C arrives while the S3 write is in flight
-			return faultproxy.Action{Kind: faultproxy.Hang}
-		}
-		return faultproxy.Action{Kind: faultproxy.Pass}
-	})
-	code, _, errs, took := e.run(ctx, "import", "--yes")
-	if code != 1 || took > 30*time.Second || !strings.Contains(errs, "context canceled") {
-		t.Fatalf("exit %d after %s; stderr: %s", code, took, errs)
+// SIGINT and SIGTERM mid-import, as a real signal to a real process (the
+// envsync that testscript.RunMain puts on PATH runs main's own
+// signal.NotifyContext): the secret is written, the S3 PUT hangs, the signal
+// arrives. The process exits 1 promptly; the S3 object is untouched; the
+// next import converges.
+func TestFaultSignalMidImport(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			e := newFaultEnv(t)
+			e.write("export.json", faultExport)
+			e.config("")
+			hanging := make(chan struct{})
+			var once sync.Once
+			e.proxy.SetRule(func(r *faultproxy.Request) faultproxy.Action {
+				if strings.HasPrefix(r.Target(), "PUT /"+e.bucket+"/") {
+					once.Do(func() { close(hanging) })
+					return faultproxy.Action{Kind: faultproxy.Hang}
+				}
+				return faultproxy.Action{Kind: faultproxy.Pass}
+			})
+			cmd := exec.Command("envsync", "--config", filepath.Join(e.dir, "envsync.yaml"), "import", "--yes")
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-hanging:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("the S3 write never started; stderr: %s", errb.String())
+			}
+			start := time.Now()
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != 1 || time.Since(start) > 15*time.Second || !strings.Contains(errb.String(), "context canceled") {
+				t.Fatalf("exit %d (%v) %s after the signal; stderr: %s", code, err, time.Since(start), errb.String())
+			}
+			e.proxy.SetRule(nil)
+			if e.s3Object() != "" {
+				t.Fatal("the interrupted S3 write landed")
+			}
+			if e.secretValue(e.secret) == "" {
+				t.Fatal("the secret, written before the signal, is missing")
+			}
+			e.mustRun(0, "import", "--yes")
+			e.converged()
+		})
 	}
-	e.proxy.SetRule(nil)
-	if e.s3Object() != "" {
-		t.Fatal("the interrupted S3 write landed")
-	}
-	if e.secretValue(e.secret) == "" {
-		t.Fatal("the secret, written before the interrupt, is missing")
-	}
-	e.mustRun(0, "import", "--yes")
-	e.converged()
 }
 
 // Item 3: per-key prefixes that nest are refused before any call; a pruned
