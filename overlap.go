@@ -88,7 +88,12 @@ func overlaps(ctx context.Context, cfg *Config, opts OpenOptions, prune bool) er
 		}
 		if i > 0 {
 			prev := all[i-1]
-			if prev.Space == c.Space && prev.Name == c.Name && prev.Prefix == c.Prefix && prev.app != c.app && prune {
+			same := prev.Space == c.Space && prev.Name == c.Name && prev.Prefix == c.Prefix
+			if same && prev.app == c.app && prev.url != c.url {
+				return WithHint(fmt.Errorf("%w: app %q routes to %s and %s, which are the same store: each write would undo the other", ErrOverlap, c.app, prev.url, c.url),
+					"spell the route the same way for every class that shares the store")
+			}
+			if same && prev.app != c.app && prune {
 				return WithHint(fmt.Errorf("%w: %s and %s is the same store: with --prune each would delete the other's keys", ErrOverlap, prev, c),
 					"route each app to its own store, or run without --prune")
 			}

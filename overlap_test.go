@@ -30,6 +30,8 @@ func TestPlanRefusesOverlaps(t *testing.T) {
 		{"distinct prefixes", app("web", "secretsmanager://acme/prod/web?layout=per-key", "file:web.env") + app("worker", "secretsmanager://acme/prod/worker?layout=per-key", "file:worker.env"), true, ""},
 		{"one s3 file shared, no prune", app("web", "secretsmanager://a/web", "s3://b/flags.env") + app("worker", "secretsmanager://a/worker", "s3://b/flags.env"), false, ""},
 		{"one s3 file shared, prune", app("web", "secretsmanager://a/web", "s3://b/flags.env") + app("worker", "secretsmanager://a/worker", "s3://b/flags.env"), true, `routes overlap: app "web" routes to s3://b/flags.env and app "worker" routes to s3://b/flags.env is the same store`},
+		{"one tfvars variable spelled two ways in one app", "  web:\n    source: x.env\n    routes:\n      static: tfvars:app.tfvars#app_env\n      dynamic: tfvars:./app.tfvars#app_env\n", false, `routes overlap: app "web" routes to`},
+		{"one tfvars file, two variables", "  web:\n    source: x.env\n    routes:\n      static: tfvars:app.tfvars#app_static\n      dynamic: tfvars:./app.tfvars#app_dynamic\n", true, ""},
 		{"one local file via a different path, prune", app("web", "secretsmanager://a/web", "file:flags.env") + app("worker", "secretsmanager://a/worker", "file:./sub/../flags.env"), true, "routes overlap"},
 	}
 	for _, tt := range tests {
