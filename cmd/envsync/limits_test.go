@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +30,8 @@ func TestSecretLimitCheckedBeforeFirstWrite(t *testing.T) {
 	}
 }
 
-// Item 10: /dev/null on stdin is not a terminal, so import refuses to ask.
+// Item 10: /dev/null on stdin is a character device but not a terminal, so
+// import refuses to ask instead of prompting (and reading EOF).
 func TestDevNullIsNotATerminal(t *testing.T) {
 	f, err := os.Open(os.DevNull)
 	if err != nil {
@@ -37,6 +40,17 @@ func TestDevNullIsNotATerminal(t *testing.T) {
 	defer f.Close()
 	if isTerminal(f) {
 		t.Fatal("/dev/null counted as a terminal")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "x.env"), []byte("FEATURE_X=on\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "envsync.yaml"), []byte("version: 1\napps:\n  web:\n    source: x.env\n    routes:\n      feature: file:out.env\n"), 0o644)
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"envsync", "--config", filepath.Join(dir, "envsync.yaml"), "import"}, f, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "envsync: error: refusing to apply without --yes: stdin is not a terminal") {
+		t.Fatalf("exit %d; stderr: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.env")); !os.IsNotExist(err) {
+		t.Fatal("import wrote without --yes")
 	}
 }
 
