@@ -316,7 +316,7 @@ func (s *Store) wrap(what string, err error) error {
 		switch ae.ErrorCode() {
 		case "AccessDeniedException":
 			return envsync.WithHint(fmt.Errorf("%s %s: %w", what, s.url, envsync.ErrAccessDenied),
-				"the role needs secretsmanager:GetSecretValue (and CreateSecret, PutSecretValue, TagResource to import) on "+s.name)
+				"the role needs secretsmanager:GetSecretValue (and CreateSecret, PutSecretValue, TagResource to import; DeleteSecret, RestoreSecret with --prune) on "+s.name)
 		case "InvalidRequestException":
 			if scheduledForDeletion(err) {
 				return envsync.WithHint(fmt.Errorf("%s %s: the secret is scheduled for deletion: %w", what, s.url, envsync.ErrConflict),
