@@ -51,6 +51,9 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 		return nil, envsync.WithHint(fmt.Errorf("%w: %q: the key must end in .env", envsync.ErrInvalid, u.String()),
 			"ECS only loads environment files whose name ends in .env")
 	}
+	if len(key) > maxKeyBytes {
+		return nil, fmt.Errorf("%w: %q: an S3 object key is at most %d bytes", envsync.ErrInvalid, u.String(), maxKeyBytes)
+	}
 	s := &Store{url: u.String(), bucket: u.Host, key: key, opts: opts}
 	for k, v := range u.Query() {
 		switch k {
@@ -266,6 +269,9 @@ func (s *Store) wrap(what string, err error, action string) error {
 // UTF-8 bytes of every key and value
 // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html).
 const maxMetaBytes = 2048
+
+// maxKeyBytes is S3's limit on an object key's length (UTF-8 bytes).
+const maxKeyBytes = 1024
 
 func metaSize(meta map[string]string) int {
 	n := 0

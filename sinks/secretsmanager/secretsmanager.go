@@ -59,6 +59,9 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 	if name == "" {
 		return nil, fmt.Errorf("%w: %q: want secretsmanager://NAME", envsync.ErrInvalid, u.String())
 	}
+	if strings.Trim(name, secretNameChars) != "" || len(name) > maxNameLen {
+		return nil, fmt.Errorf("%w: %q: a secret name is at most %d characters of letters, digits and /_+=.@-", envsync.ErrInvalid, u.String(), maxNameLen)
+	}
 	s := &Store{url: u.String(), name: name, opts: opts, recovery: 30}
 	for k, v := range u.Query() {
 		switch k {
@@ -169,8 +172,9 @@ func token() *string { return aws.String(uuid.NewString()) }
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html):
 // a secret value holds at most 65,536 bytes; a secret name at most 512 characters.
 const (
-	maxSecretBytes = 65536
-	maxNameLen     = 512
+	maxSecretBytes  = 65536
+	maxNameLen      = 512
+	secretNameChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+=.@-"
 )
 
 // Write stores req.Vars: one CreateSecret or PutSecretValue in the JSON
@@ -258,7 +262,7 @@ func (s *Store) Validate(vars map[string]string) error {
 		case !s.perKey:
 		case v == "":
 			e.Problems = append(e.Problems, envsync.Problem{Key: k, Reason: "empty value: a secret needs a value; remove it or use the JSON layout"})
-		case strings.Trim(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+=.@-") != "":
+		case strings.Trim(k, secretNameChars) != "":
 			e.Problems = append(e.Problems, envsync.Problem{Key: k, Reason: "a secret name may only hold letters, digits and /_+=.@-"})
 		case len(s.name)+1+len(k) > maxNameLen:
 			e.Problems = append(e.Problems, envsync.Problem{Key: k, Reason: fmt.Sprintf("the secret name %s/%s is longer than Secrets Manager's %d characters", s.name, k, maxNameLen)})
