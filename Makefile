@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/envsync/envsync.Version=$(VERSION)
 FUZZTIME ?= 20s
 
-.PHONY: build test test-deps bench fuzz lint demo clean
+.PHONY: build test test-deps test-faults bench fuzz lint demo clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/envsync
@@ -22,6 +22,11 @@ test-deps:
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The fault-injection suite alone (it also runs in make test): moto behind a
+# proxy that loses replies, drops requests, hangs and throttles.
+test-faults: test-deps
+	$(GO) test -count=1 -timeout 10m -run '^TestFault' -v ./cmd/envsync
 
 bench: test-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...

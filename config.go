@@ -1,14 +1,17 @@
 package envsync
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,6 +26,10 @@ type Config struct {
 	Rules string
 	// Apps in file order.
 	Apps []*App
+
+	// Routes that overlap across apps, found once (index 1: with --prune).
+	overlapOnce [2]sync.Once
+	overlapErr  [2]error
 }
 
 // App is one application: where its variables come from and where each
@@ -63,7 +70,15 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	p := &configParser{file: path}
 
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, p.yamlErr(err)
+	}
+	// A second document ("---") would be ignored by a plain Unmarshal: refuse it.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, p.errf(extra.Line, "a second YAML document (after ---): keep every app in one document")
+	} else if !errors.Is(err, io.EOF) {
 		return nil, p.yamlErr(err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -74,17 +89,17 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		return nil, p.errf(root.Line, "want a mapping with version: and apps:")
 	}
 	var appsNode *yaml.Node
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	kvs, err := p.fields(root, true)
 	if err != nil {
 		return nil, err
 	}
 	for _, kv := range kvs {
 		k, v := kv[0], kv[1]
-		if seen[k.Value] {
-			return nil, p.errf(k.Line, "%q is set twice", k.Value)
+		if first, dup := seen[k.Value]; dup {
+			return nil, p.errf(k.Line, "%q is set twice (first on line %d)", k.Value, first)
 		}
-		seen[k.Value] = true
+		seen[k.Value] = k.Line
 		switch k.Value {
 		case "version":
 			if err := v.Decode(&cfg.Version); err != nil || cfg.Version != 1 {
@@ -116,11 +131,13 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	appLine := map[string]int{} // a map, not a scan: configs with many apps stay linear
 	for _, kv := range kvs {
 		k, v := kv[0], kv[1]
-		if slices.ContainsFunc(cfg.Apps, func(a *App) bool { return a.Name == k.Value }) {
-			return nil, p.errf(k.Line, "app %q is defined twice", k.Value)
+		if first, dup := appLine[k.Value]; dup {
+			return nil, p.errf(k.Line, "app %q is defined twice (first on line %d)", k.Value, first)
 		}
+		appLine[k.Value] = k.Line
 		app, err := p.app(cfg, k, v)
 		if err != nil {
 			return nil, err
@@ -308,9 +325,14 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	seen := map[string]int{}
 	for _, kv := range kvs {
 		fk, fv := kv[0], kv[1]
 		field := app.Name + "." + fk.Value
+		if first, dup := seen[fk.Value]; dup {
+			return nil, p.errf(fk.Line, "app %q: %s: is set twice (first on line %d); keep one", app.Name, fk.Value, first)
+		}
+		seen[fk.Value] = fk.Line
 		switch fk.Value {
 		case "source":
 			s, err := p.str(fv, field)
@@ -361,6 +383,7 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	routeLine := map[Class]int{}
 	for _, kv := range kvs {
 		rk, rv := kv[0], kv[1]
 		class, err := ParseClass(rk.Value)
@@ -371,8 +394,9 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 			return nil, p.errf(rk.Line, "app %q: routes: ignore is never routed (those vars only mean something on Heroku)", app.Name)
 		}
 		if _, dup := app.Routes[class]; dup {
-			return nil, p.errf(rk.Line, "app %q: routes: %s is routed twice", app.Name, class)
+			return nil, p.errf(rk.Line, "app %q: routes: %s is routed twice (first on line %d)", app.Name, class, routeLine[class])
 		}
+		routeLine[class] = rk.Line
 		s, err := p.str(rv, app.Name+".routes."+rk.Value)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package envsync_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,7 +70,12 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad scheme", "version: 1\napps:\n  a:\n    source: x.env\n    routes:\n      feature: gs://b/x.env\n", `c.yaml:6: invalid: app "a": routes: feature: unknown store scheme "gs"`},
 		{"bad restart", "version: 1\napps:\n  a:\n    source: x.env\n    routes: {}\n    restart: ecs://cluster\n", "c.yaml:6: invalid: a.restart:"},
 		{"unset env var", "version: 1\napps:\n  a:\n    source: heroku://${NOPE_NOT_SET}\n    routes: {}\n", "c.yaml:4: invalid: a.source: environment variable NOPE_NOT_SET is not set"},
-		{"duplicate app", "version: 1\napps:\n  a:\n    source: x.env\n    routes: {}\n  a:\n    source: y.env\n    routes: {}\n", "c.yaml:"},
+		{"duplicate app", "version: 1\napps:\n  a:\n    source: x.env\n    routes: {}\n  a:\n    source: y.env\n    routes: {}\n", `c.yaml:6: invalid: app "a" is defined twice (first on line 3)`},
+		{"duplicate source", "version: 1\napps:\n  a:\n    source: x.env\n    routes: {}\n    source: y.env\n", `c.yaml:6: invalid: app "a": source: is set twice (first on line 4); keep one`},
+		{"duplicate restart", "version: 1\napps:\n  a:\n    source: x.env\n    restart: ecs://c/a\n    routes: {}\n    restart: ecs://c/b\n", `c.yaml:7: invalid: app "a": restart: is set twice (first on line 5)`},
+		{"duplicate route", "version: 1\napps:\n  a:\n    source: x.env\n    routes:\n      feature: file:a.env\n      feature: file:b.env\n", `c.yaml:7: invalid: app "a": routes: feature is routed twice (first on line 6)`},
+		{"duplicate top", "version: 1\nversion: 1\napps: {a: {source: x.env, routes: {}}}\n", `c.yaml:2: invalid: "version" is set twice (first on line 1)`},
+		{"second document", "version: 1\napps: {a: {source: x.env, routes: {}}}\n---\napps: {b: {source: y.env, routes: {}}}\n", "c.yaml:3: invalid: a second YAML document (after ---): keep every app in one document"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,5 +144,34 @@ func FuzzParseConfigMerge(f *testing.F) {
 	f.Add([]byte("a: &a {k: 1}\nb: &b {<<: [*a, *a]}\nc: &c {<<: [*b, *b]}\nversion: 1\napps: {web: {<<: *c}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		envsync.ParseConfig("envsync.yaml", data)
+	})
+}
+
+// BenchmarkParseConfigManyApps: the duplicate-app check is a map lookup, so a
+// config with 50,000 apps parses in about the time YAML decoding takes.
+func BenchmarkParseConfigManyApps(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("version: 1\napps:\n")
+	for i := range 50000 {
+		fmt.Fprintf(&sb, "  app-%d: {source: x.env, routes: {feature: file:f%d.env}}\n", i, i)
+	}
+	data := []byte(sb.String())
+	for b.Loop() {
+		if _, err := envsync.ParseConfig("c.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzParseConfig: any input parses or fails with a file:line error wrapping
+// ErrInvalid; never a panic. No size cut.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(goodConfig))
+	f.Add([]byte("version: 1\napps: {a: {source: x.env, routes: {}}}\n---\nb: 1\n"))
+	f.Add([]byte("version: 1\napps:\n  a:\n    source: x.env\n    source: y.env\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := envsync.ParseConfig("c.yaml", data); err != nil && !errors.Is(err, envsync.ErrInvalid) && !errors.Is(err, envsync.ErrUnknownScheme) {
+			t.Fatalf("error not wrapping ErrInvalid: %v", err)
+		}
 	})
 }

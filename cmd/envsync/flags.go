@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -215,7 +216,7 @@ func (f *flagsRun) edit(ctx context.Context, set map[string]string, unset []stri
 			infof(f.errw, "changed %s too (Heroku restarts its dynos itself)", f.app.Source)
 		}
 	}
-	if res.Changed {
+	if res.Changed || f.restart.restart { // a requested restart is never skipped
 		return f.rollService(ctx)
 	}
 	return nil
@@ -246,7 +247,13 @@ func (f *flagsRun) rollService(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.restart.timeout)
 	defer cancel()
-	return svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) { progressf(f.errw, f.restart.tty, "%s", p) })
+	err = svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) { progressf(f.errw, f.restart.tty, "%s", p) })
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		cluster, service, _ := envsync.ParseECSURL(f.app.Restart)
+		return envsync.WithHint(fmt.Errorf("%s was written and %s is restarting (deployment %s), but it was not stable within %s: %w", f.flags.URL, f.app.Restart, id, f.restart.timeout, context.DeadlineExceeded),
+			fmt.Sprintf("the change is in place; follow the rollout with: aws ecs describe-services --cluster %s --services %s", cluster, service))
+	}
+	return err
 }
 
 func flagsHistory(c *cli.Context) error {

@@ -72,7 +72,7 @@ Exit codes: 0 success, 1 error, 2 drift found (drift) or changes to apply
 			&cli.BoolFlag{Name: "verbose", EnvVars: []string{"ENVSYNC_VERBOSE"}, Usage: "log debug detail (names, classes, store URLs and API call counts; never values) to stderr"},
 		},
 		Before: setupLogging,
-		Commands: []*cli.Command{
+		Commands: bounded([]*cli.Command{
 			classifyCommand(),
 			planCommand(),
 			importCommand(),
@@ -82,6 +82,6 @@ Exit codes: 0 success, 1 error, 2 drift found (drift) or changes to apply
 			checkCommand(),
 			versionCommand(),
 			completionCommand(),
-		},
+		}),
 	}
 }

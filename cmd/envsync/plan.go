@@ -72,7 +72,7 @@ func runPlan(c *cli.Context, apply bool) error {
 	changes := false
 	for _, p := range plans {
 		if err := p.Validate(); err != nil {
-			return envsync.WithHint(err, "fix these values at the source (or route the class elsewhere); nothing was written")
+			return err // the hint says where to fix it: the source, or the store
 		}
 		changes = changes || p.HasChanges()
 	}

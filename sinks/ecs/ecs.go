@@ -163,9 +163,14 @@ func (s *Service) Wait(ctx context.Context, id string, every time.Duration, prog
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	var last *Progress
 	for {
 		svc, err := s.describeService(ctx, c)
 		if err != nil {
+			if ctx.Err() != nil && last != nil {
+				// The wait ran out during a poll: that is the deadline, not the network.
+				return fmt.Errorf("%s: waiting for deployment %s: %w (last: %s)", s.URL, last.Deployment, ctx.Err(), *last)
+			}
 			return err
 		}
 		i := slices.IndexFunc(svc.Deployments, func(d types.Deployment) bool {
@@ -176,6 +181,7 @@ func (s *Service) Wait(ctx context.Context, id string, every time.Duration, prog
 		}
 		d := svc.Deployments[i]
 		p := Progress{Deployment: aws.ToString(d.Id), Running: d.RunningCount, Desired: d.DesiredCount, Pending: d.PendingCount, State: string(d.RolloutState), Deployments: len(svc.Deployments)}
+		last = &p
 		if progress != nil {
 			progress(p)
 		}

@@ -10,8 +10,10 @@ package heroku
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -54,6 +56,10 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 	return &Store{url: u.String(), app: app, opts: opts}, nil
 }
 
+// SourceOnly: heroku:// is read as a source (and written by flags --heroku),
+// never a route that import or plan writes or prunes.
+func (s *Store) SourceOnly() bool { return true }
+
 // HoldsSecrets: Heroku config vars hold secrets today.
 func (s *Store) HoldsSecrets() bool { return true }
 
@@ -87,6 +93,9 @@ func Token() (string, error) {
 	return "", errNoToken
 }
 
+// callTimeout bounds one HTTP call (the command's deadline bounds them all).
+var callTimeout = 20 * time.Second
+
 func (s *Store) service() (*heroku.Service, error) {
 	if s.svc != nil {
 		return s.svc, nil
@@ -100,7 +109,7 @@ func (s *Store) service() (*heroku.Service, error) {
 		next = s.opts.HTTPClient.Transport
 	}
 	svc := heroku.NewService(&http.Client{
-		Timeout: 20 * time.Second,
+		Timeout: callTimeout,
 		Transport: &heroku.Transport{
 			BearerToken: token,
 			UserAgent:   "envsync/" + envsync.Version,
@@ -200,6 +209,14 @@ func (s *Store) wrap(what string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// Heroku answered, but not with the JSON the Platform API documents:
+		// not a network problem.
+		return envsync.WithHint(fmt.Errorf("%s %s: %w: Heroku's reply is not the JSON the Platform API sends (cut off or malformed)", what, s.url, envsync.ErrInvalid),
+			"try again; if it persists, check that HEROKU_API_URL (if set) points at the Heroku Platform API and that no proxy rewrites replies")
+	}
 	return envsync.WithHint(fmt.Errorf("%s %s: %w: %v", what, s.url, envsync.ErrUnreachable, err), "check the network and HEROKU_API_URL")
 }
 
@@ -207,6 +224,11 @@ func (s *Store) wrap(what string, err error) error {
 // errors, and any call on 429 (refused, not applied), with exponential
 // backoff and jitter that honours Retry-After, within MaxAttempts and MaxWait.
 type retrying struct{ next http.RoundTripper }
+
+// CancelRequest is a no-op: requests are cancelled through their context.
+// Without it heroku-go logs "Client Transport … doesn't support
+// CancelRequest" to stderr whenever the client's Timeout fires.
+func (r *retrying) CancelRequest(*http.Request) {}
 
 func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead

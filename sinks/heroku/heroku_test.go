@@ -1,17 +1,21 @@
 package heroku
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/sinks/heroku/herokutest"
 	"github.com/envsync/envsync/sinks/sinktest"
+	"github.com/envsync/envsync/sinks/sinktest/faultproxy"
 )
 
 const token = "01234567-89ab-cdef-0123-456789abcdef"
@@ -166,5 +170,46 @@ func TestPatchNullDeletes(t *testing.T) {
 	got := srv.Config("acme")
 	if _, ok := got["DROP"]; ok || got["NEW"] != "multi\nline" || len(got) != 2 {
 		t.Fatalf("config = %v", got)
+	}
+}
+
+// A reply that is not valid JSON (cut off, or not JSON at all) is not a
+// network problem: it is reported as invalid, with no network hint.
+func TestMalformedReply(t *testing.T) {
+	srv := server(t)
+	srv.SetConfig("acme", map[string]string{"A": "1"})
+	p := faultproxy.Start(srv.URL)
+	defer p.Close()
+	t.Setenv("HEROKU_API_URL", p.URL)
+	for _, body := range []string{`{"A": "1`, `<html>bad gateway</html>`} {
+		p.SetRule(func(r *faultproxy.Request) faultproxy.Action {
+			return faultproxy.Action{Kind: faultproxy.Respond, Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
+		})
+		_, err := open(t, "acme").Read(t.Context())
+		if !errors.Is(err, envsync.ErrInvalid) || errors.Is(err, envsync.ErrUnreachable) || strings.Contains(envsync.Hint(err), "network") {
+			t.Errorf("%q: err = %v (hint %q); want invalid, not unreachable", body, err, envsync.Hint(err))
+		}
+	}
+}
+
+// heroku-go logs through the standard logger when the client's Timeout
+// fires and the transport cannot cancel: nothing may be logged.
+func TestNoCancelRequestLog(t *testing.T) {
+	srv := server(t)
+	srv.SetConfig("acme", map[string]string{"A": "1"})
+	p := faultproxy.Start(srv.URL)
+	defer p.Close()
+	t.Setenv("HEROKU_API_URL", p.URL)
+	p.SetRule(func(r *faultproxy.Request) faultproxy.Action { return faultproxy.Action{Kind: faultproxy.Hang} })
+	var buf bytes.Buffer
+	log.SetOutput(&buf)
+	defer log.SetOutput(os.Stderr)
+	defer func(d time.Duration) { callTimeout = d }(callTimeout)
+	callTimeout = 200 * time.Millisecond
+	if _, err := open(t, "acme").Read(t.Context()); err == nil {
+		t.Fatal("read through a hanging proxy succeeded")
+	}
+	if buf.Len() > 0 {
+		t.Errorf("logged: %q", buf.String())
 	}
 }

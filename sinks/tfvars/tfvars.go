@@ -7,16 +7,20 @@
 package tfvars
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"net/url"
 	"slices"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/sinks/internal/localfile"
@@ -45,6 +49,11 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 	return &Store{url: u.String(), path: localfile.Resolve(opts.BaseDir, p), variable: u.Fragment}, nil
 }
 
+// Claim: one variable of one file; several variables may share the file.
+func (s *Store) Claim() envsync.Claim {
+	return envsync.Claim{Space: "tfvars:" + localfile.Target(s.path), Name: s.variable}
+}
+
 // Read evaluates the variable's map of strings.
 func (s *Store) Read(_ context.Context) (*envsync.Snapshot, error) {
 	data, _, exists, err := localfile.Read(s.path)
@@ -61,6 +70,7 @@ func (s *Store) Read(_ context.Context) (*envsync.Snapshot, error) {
 // version covers only this variable's bytes: routes sharing a file do not
 // conflict with each other.
 func (s *Store) parse(data []byte) (*envsync.Snapshot, error) {
+	data = bytes.TrimPrefix(data, bom)
 	f, diags := hclsyntax.ParseConfig(data, s.path, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, s.diagErr(diags)
@@ -102,12 +112,42 @@ func (s *Store) diagErr(diags hcl.Diagnostics) error {
 	return &envsync.PosError{File: s.path, Line: line, Err: fmt.Errorf("%w: %s", envsync.ErrInvalid, d.Summary)}
 }
 
-// Write sets the variable to req.Vars and keeps every other byte.
+// Validate refuses what a tfvars string cannot hold byte for byte: text that
+// is not valid UTF-8, and text not in Unicode NFC — HCL and Terraform
+// normalise every string to NFC, so a decomposed "é" would be stored, and
+// read by Terraform, as other bytes, and every plan would show a change.
+func (s *Store) Validate(vars map[string]string) error {
+	e := &envsync.UnrepresentableError{Store: s.url, In: "a tfvars file"}
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		v := vars[k]
+		switch {
+		case !utf8.ValidString(k) || !norm.NFC.IsNormalString(k):
+			e.Problems = append(e.Problems, envsync.Problem{Key: strconv.QuoteToASCII(k), Reason: "the name is not valid UTF-8 in Unicode NFC, which Terraform needs"})
+		case !utf8.ValidString(v):
+			e.Problems = append(e.Problems, envsync.Problem{Key: k, Reason: "the value is not valid UTF-8: Terraform strings are text; fix the bytes at the source"})
+		case !norm.NFC.IsNormalString(v):
+			e.Problems = append(e.Problems, envsync.Problem{Key: k, Reason: "the value is not in Unicode NFC: Terraform would store and read it as other bytes; write it in NFC (composed) at the source"})
+		}
+	}
+	if len(e.Problems) > 0 {
+		return e
+	}
+	return nil
+}
+
+// bom is the UTF-8 byte order mark some editors put at the start of a file.
+var bom = []byte("\xef\xbb\xbf")
+
+// Write sets the variable to req.Vars and keeps every other byte: a byte
+// order mark and CRLF line ends are kept as the file has them.
 func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
+	if err := s.Validate(req.Vars); err != nil {
+		return err
+	}
 	if envsync.Unchanged(req.Base, req.Vars) {
 		return nil
 	}
-	unlock, err := localfile.Lock(s.path)
+	unlock, err := localfile.Lock(localfile.Target(s.path))
 	if err != nil {
 		return err
 	}
@@ -125,7 +165,9 @@ func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
 	if cur.Version != req.Base.Version {
 		return fmt.Errorf("%s#%s: %w", s.path, s.variable, envsync.ErrConflict)
 	}
-	f, diags := hclwrite.ParseConfig(data, s.path, hcl.InitialPos)
+	hasBOM := bytes.HasPrefix(data, bom)
+	crlf := bytes.Contains(data, []byte("\r\n"))
+	f, diags := hclwrite.ParseConfig(bytes.TrimPrefix(data, bom), s.path, hcl.InitialPos)
 	if diags.HasErrors() {
 		return s.diagErr(diags)
 	}
@@ -138,7 +180,14 @@ func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
 		body.AppendNewline()
 	}
 	body.SetAttributeRaw(s.variable, tokens)
-	return localfile.Replace(s.path, f.Bytes(), 0o644, false)
+	out := f.Bytes()
+	if crlf { // hclwrite writes "\n" for what it adds: match the file
+		out = bytes.ReplaceAll(bytes.ReplaceAll(out, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+	}
+	if hasBOM {
+		out = append(slices.Clip(bom), out...)
+	}
+	return localfile.Replace(s.path, out, 0o644, false)
 }
 
 // mapTokens renders vars as a formatted HCL object expression, keys sorted.
