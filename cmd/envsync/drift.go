@@ -18,10 +18,9 @@ import (
 )
 
 func driftFlags() []cli.Flag {
-	return []cli.Flag{appFlag(), rulesFlag(), formatFlag(),
-		&cli.IntFlag{Name: "parallel", Aliases: []string{"p"}, Value: 8, EnvVars: []string{"ENVSYNC_PARALLEL"}, Usage: "check this many apps at once"},
-		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks)"},
-		&cli.DurationFlag{Name: "timeout", Value: time.Minute, EnvVars: []string{"ENVSYNC_TIMEOUT"}, Usage: "give up on an app after this long (it counts as an error)"},
+	return []cli.Flag{appFlag(), rulesFlag(), formatFlag(), parallelFlag(),
+		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks); shards share the account's Heroku rate limit"},
+		timeoutFlag(),
 		&cli.StringFlag{Name: "notify", EnvVars: []string{"ENVSYNC_NOTIFY_URL"}, Usage: "post a summary to this Slack incoming webhook (or any URL taking Slack's JSON) on drift or error; treated as a secret"},
 		&cli.BoolFlag{Name: "no-ecs", Usage: "skip reading what the restart: services run"},
 	}
@@ -54,6 +53,7 @@ type driftRun struct {
 	read     envsync.DeploymentReader
 	counter  *envsync.CallCounter
 	progress func(done, total int)
+	budget   *envsync.RateBudget // Heroku's, shared by the run
 }
 
 func prepareDrift(c *cli.Context) (*driftRun, error) {
@@ -73,24 +73,17 @@ func prepareDrift(c *cli.Context) (*driftRun, error) {
 		return nil, err
 	}
 	opts, counter := openOptions()
+	o := runOptions(c, &opts, "checked", len(apps))
 	r := &driftRun{eng: &envsync.Engine{Classifier: cl, Open: opts, Logger: logger(c)}, cfg: cfg, apps: apps,
-		par: c.Int("parallel"), timeout: c.Duration("timeout"), counter: counter}
+		par: o.Parallel, timeout: o.Timeout, counter: counter, progress: o.Progress, budget: opts.RateLimit}
 	if !c.Bool("no-ecs") {
 		r.read = ecs.ReadDeployment
-	}
-	if isTerminal(c.App.ErrWriter) && len(apps) > 1 {
-		r.progress = func(done, total int) {
-			fmt.Fprintf(c.App.ErrWriter, "\r\033[Kenvsync: checked %d/%d apps", done, total)
-			if done == total {
-				fmt.Fprint(c.App.ErrWriter, "\r\033[K")
-			}
-		}
 	}
 	return r, nil
 }
 
 func (r *driftRun) run(ctx context.Context) []*envsync.AppDrift {
-	return r.eng.DriftAll(ctx, r.cfg, r.apps, r.par, r.timeout, r.read, r.progress)
+	return r.eng.DriftAll(ctx, r.cfg, r.apps, envsync.RunOptions{Parallel: r.par, Timeout: r.timeout, Progress: r.progress}, r.read)
 }
 
 func parseShard(s string) (k, n int, err error) {
@@ -113,6 +106,7 @@ func runDrift(c *cli.Context) error {
 		return err
 	}
 	defer logCalls(c, r.counter)
+	defer reportRateLimit(c, r.budget)
 	results := r.run(c.Context)
 	if err := writeDrift(c.App.Writer, format, results); err != nil {
 		return err

@@ -18,7 +18,7 @@ and prints the changes an import would make. Secret values show as
 "(sensitive)" with a short fingerprint.
 
 Exit codes: 0 no changes, 2 changes to apply, 1 error.`,
-		Flags:  []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag()},
+		Flags:  []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), parallelFlag(), timeoutFlag()},
 		Action: func(c *cli.Context) error { return runPlan(c, false) },
 	}
 }
@@ -32,7 +32,7 @@ before the first write; a second import makes no write call at all. Nothing
 is deleted from a store unless --prune. Heroku is never written.
 
 Asks before applying unless --yes; refuses without --yes when not on a terminal.`,
-		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(),
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), parallelFlag(), timeoutFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"ENVSYNC_YES"}, Usage: "apply without asking"},
 		},
 		Action: func(c *cli.Context) error { return runPlan(c, true) },
@@ -60,13 +60,11 @@ func runPlan(c *cli.Context, apply bool) error {
 	defer logCalls(c, counter)
 	eng := &envsync.Engine{Classifier: cl, Open: opts, Prune: c.Bool("prune"), Logger: logger(c)}
 
-	var plans []*envsync.AppPlan
-	for _, app := range apps {
-		p, err := eng.Plan(c.Context, cfg, app)
-		if err != nil {
-			return err
-		}
-		plans = append(plans, p)
+	ro := runOptions(c, &eng.Open, "planned", len(apps))
+	defer reportRateLimit(c, eng.Open.RateLimit)
+	plans, err := eng.PlanAll(c.Context, cfg, apps, ro)
+	if err != nil {
+		return err
 	}
 	changes := false
 	for _, p := range plans {
@@ -97,13 +95,10 @@ func runPlan(c *cli.Context, apply bool) error {
 		return err
 	}
 	meta := map[string]string{"envsync-by": actor(), "envsync-reason": "envsync import", "envsync-version": envsync.Version}
-	n := 0
-	for _, p := range plans {
-		if err := eng.Apply(c.Context, p, meta); err != nil {
-			return err
-		}
-		n += len(p.Changes)
-		logger(c).Info("applied", "app", p.App.Name, "changes", len(p.Changes))
+	ro.Progress = nil // the plan was just printed; applying is quick next to reading
+	n, err := eng.ApplyAll(c.Context, plans, meta, ro)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "envsync: applied %d change(s) to %d app(s)\n", n, len(plans))
 	return nil
