@@ -35,7 +35,8 @@ type RateBudget struct {
 	at       time.Time
 	inflight int
 	used     int
-	left     int
+	left     int // the latest RateLimit-Remaining: of the latest request sent, or lower
+	leftSeq  int
 	wake     chan struct{}
 }
 
@@ -75,9 +76,10 @@ func (b *RateBudget) Take(ctx context.Context) (done func(remaining int), err er
 			b.est--
 			b.inflight++
 			b.used++
+			seq := b.used
 			b.mu.Unlock()
 			var once sync.Once
-			return func(remaining int) { once.Do(func() { b.done(remaining) }) }, nil
+			return func(remaining int) { once.Do(func() { b.done(seq, remaining) }) }, nil
 		}
 		wake := b.wake
 		b.mu.Unlock()
@@ -93,12 +95,14 @@ func (b *RateBudget) Take(ctx context.Context) (done func(remaining int), err er
 	}
 }
 
-func (b *RateBudget) done(remaining int) {
+func (b *RateBudget) done(seq, remaining int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.inflight--
 	if remaining >= 0 {
-		b.left = remaining
+		if seq > b.leftSeq || remaining < b.left {
+			b.left, b.leftSeq = remaining, seq
+		}
 		v := float64(remaining - b.inflight)
 		if !b.known || v < b.est {
 			b.est, b.at = v, time.Now()
