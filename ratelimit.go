@@ -2,6 +2,7 @@ package envsync
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -52,9 +53,15 @@ func NewHerokuBudget(shards int) *RateBudget {
 	return NewRateBudget(HerokuRefillPerMinute/60/float64(max(shards, 1)), 10)
 }
 
+// What done is told when there is no count.
+const (
+	NoAnswer = -1 // the request failed without a response
+	NoHeader = -2 // the response carried no RateLimit-Remaining: the API does not limit, do not pace
+)
+
 // Take waits until one more request may go without emptying the bucket and
 // counts it. The caller must call done once with the response's
-// RateLimit-Remaining, or -1 when there was no response or no header.
+// RateLimit-Remaining, or NoAnswer, or NoHeader.
 func (b *RateBudget) Take(ctx context.Context) (done func(remaining int), err error) {
 	for {
 		b.mu.Lock()
@@ -99,6 +106,9 @@ func (b *RateBudget) done(seq, remaining int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.inflight--
+	if remaining == NoHeader && !b.known {
+		b.known, b.est, b.at = true, math.Inf(1), time.Now()
+	}
 	if remaining >= 0 {
 		if seq > b.leftSeq || remaining < b.left {
 			b.left, b.leftSeq = remaining, seq

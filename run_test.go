@@ -103,4 +103,16 @@ func TestRateBudget(t *testing.T) {
 	if _, err := b.Take(cancelled); err == nil {
 		t.Error("a request went after the account reported an empty bucket")
 	}
+
+	// An API that does not say what is left is not paced.
+	b = NewRateBudget(0.001, 0)
+	done, _ = b.Take(cancelled)
+	done(NoHeader)
+	for i := range 100 {
+		done, err := b.Take(cancelled)
+		if err != nil {
+			t.Fatalf("take %d without a RateLimit-Remaining header: %v", i+1, err)
+		}
+		done(NoHeader)
+	}
 }

@@ -27,14 +27,22 @@ import (
 
 const rtt = 40 * time.Millisecond
 
-// behindProxy starts moto, puts a latency proxy (no latency yet) in front of
-// it and points the SDK at the proxy.
+var (
+	proxyOnce sync.Once
+	proxy     *faultproxy.Proxy
+)
+
+// behindProxy starts moto, puts a latency proxy (no latency, no replay yet)
+// in front of it and points the SDK at the proxy. The proxy is shared by the
+// benchmarks (awscfg caches the endpoint per HTTP client) and ends with the
+// test binary.
 func behindProxy(b *testing.B) *faultproxy.Proxy {
 	setAWS(b)
-	p := faultproxy.Start(sinktest.MotoEndpoint(b))
-	b.Cleanup(p.Close)
-	b.Setenv("AWS_ENDPOINT_URL", p.URL)
-	return p
+	proxyOnce.Do(func() { proxy = faultproxy.Start(sinktest.MotoEndpoint(b)) })
+	proxy.SetLatency(0)
+	proxy.SetMemo(false)
+	b.Setenv("AWS_ENDPOINT_URL", proxy.URL)
+	return proxy
 }
 
 // manyApps writes a config of n apps, each with a 20-variable export, an S3

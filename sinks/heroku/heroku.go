@@ -301,8 +301,9 @@ func (p *pacing) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := p.next.RoundTrip(req)
-	remaining := -1
+	remaining := envsync.NoAnswer
 	if err == nil {
+		remaining = envsync.NoHeader
 		if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Remaining"))); perr == nil {
 			remaining = n
 		}
