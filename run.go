@@ -68,7 +68,28 @@ func (e *Engine) forRun(o RunOptions) *Engine {
 	if eng.Open.Files == nil {
 		eng.Open.Files = NewFileCache()
 	}
+	if _, done := eng.Classifier.(*memoClassifier); !done && eng.Classifier != nil {
+		eng.Classifier = &memoClassifier{next: eng.Classifier}
+	}
 	return &eng
+}
+
+// memoClassifier remembers, for one run, the decision on each variable:
+// apps of one company share most names and many values (RAILS_ENV=production),
+// and a classifier is deterministic.
+type memoClassifier struct {
+	next Classifier
+	m    sync.Map // name, add-on and value → Decision
+}
+
+func (c *memoClassifier) Classify(v Var) Decision {
+	key := v.Name + "\x00" + v.Addon + "\x00" + v.Value
+	if d, ok := c.m.Load(key); ok {
+		return d.(Decision)
+	}
+	d := c.next.Classify(v)
+	c.m.Store(key, d)
+	return d
 }
 
 // PlanAll plans every app with the bounds of o; plans are in the apps'
