@@ -36,8 +36,8 @@ type RateBudget struct {
 	at       time.Time
 	inflight int
 	used     int
-	left     int // the latest RateLimit-Remaining: of the latest request sent, or lower
-	leftSeq  int
+	left     int // the latest RateLimit-Remaining (see done)
+	leftSeq  int // requests sent when left was recorded
 	wake     chan struct{}
 }
 
@@ -110,8 +110,11 @@ func (b *RateBudget) done(seq, remaining int) {
 		b.known, b.est, b.at = true, math.Inf(1), time.Now()
 	}
 	if remaining >= 0 {
+		// A request sent after left was recorded was served after it: its
+		// count is newer. Requests in flight together may be served in any
+		// order: the lowest count is the newest.
 		if seq > b.leftSeq || remaining < b.left {
-			b.left, b.leftSeq = remaining, seq
+			b.left, b.leftSeq = remaining, b.used
 		}
 		v := float64(remaining - b.inflight)
 		if !b.known || v < b.est {
