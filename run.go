@@ -109,11 +109,15 @@ func (e *Engine) PlanAll(ctx context.Context, cfg *Config, apps []*App, o RunOpt
 	return plans, nil
 }
 
-// ApplyAll applies every plan that has changes with the bounds of o. Within
-// an app the writes keep Apply's safe order (secrets, then tfvars, then the
-// S3 env file); apps run side by side. It returns the errors of the apps
-// that failed, in the apps' order, and how many changes were applied.
+// ApplyAll applies every plan that has changes, o.Parallel apps at once.
+// Within an app the writes keep Apply's safe order (secrets, then tfvars,
+// then the S3 env file). o.Timeout is not applied: a write is not cut short
+// half-way (per-key secrets are paced to AWS's quota, so a large app takes a
+// while); the SDK's and Heroku's own retry bounds still hold. It returns the
+// errors of the apps that failed, in the apps' order, and how many changes
+// were applied.
 func (e *Engine) ApplyAll(ctx context.Context, plans []*AppPlan, meta map[string]string, o RunOptions) (applied int, err error) {
+	o.Timeout = 0
 	apps := make([]*App, len(plans))
 	for i, p := range plans {
 		apps[i] = p.App
