@@ -108,7 +108,7 @@ func runDrift(c *cli.Context) error {
 	defer logCalls(c, r.counter)
 	defer reportRateLimit(c, r.budget)
 	results := r.run(c.Context)
-	if err := writeDrift(c.App.Writer, format, results); err != nil {
+	if err := writeDrift(c.App.Writer, format, results, r.budget); err != nil {
 		return err
 	}
 	code := driftExitCode(results)
@@ -145,13 +145,26 @@ type driftAppJSON struct {
 	Notes   []string     `json:"notes,omitempty"`
 }
 
-func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
+// rateLimitJSON is what a run spent of the account's Heroku rate limit.
+type rateLimitJSON struct {
+	Used int  `json:"used"`
+	Left *int `json:"left"` // null when Heroku did not say
+}
+
+func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget *envsync.RateBudget) error {
 	switch format {
 	case formatJSON:
 		doc := struct {
-			Drift bool           `json:"drift"`
-			Apps  []driftAppJSON `json:"apps"`
+			Drift  bool           `json:"drift"`
+			Apps   []driftAppJSON `json:"apps"`
+			Heroku *rateLimitJSON `json:"heroku_rate_limit,omitempty"`
 		}{Apps: []driftAppJSON{}}
+		if budget != nil && budget.Used() > 0 {
+			doc.Heroku = &rateLimitJSON{Used: budget.Used()}
+			if n := budget.Left(); n >= 0 {
+				doc.Heroku.Left = &n
+			}
+		}
 		for _, d := range results {
 			a := driftAppJSON{App: d.App.Name, Changes: changeList(d.Changes), Notes: d.Notes}
 			if d.Err != nil {
@@ -179,6 +192,13 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "> %s\n\n", mdEscape(n))
 			}
+		}
+		if budget != nil && budget.Used() > 0 {
+			left := "unknown"
+			if n := budget.Left(); n >= 0 {
+				left = fmt.Sprint(n)
+			}
+			fmt.Fprintf(w, "Heroku rate limit: this run used %d request token(s); %s left in the account's bucket.\n\n", budget.Used(), left)
 		}
 	default:
 		for _, d := range results {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,5 +66,22 @@ func TestDriftPacesHerokuRateLimit(t *testing.T) {
 	}
 	if left, _ := strconv.Atoi(m[2]); left >= bucket {
 		t.Errorf("reported %d tokens left of %d after %d requests", left, bucket, apps)
+	}
+
+	// The JSON report carries the same figures.
+	stdout.Reset()
+	stderr.Reset()
+	run(t.Context(), []string{"envsync", "--config", path, "drift", "--parallel", "64", "--app", "app-0001,app-0002", "--format", "json"}, strings.NewReader(""), &stdout, &stderr)
+	var doc struct {
+		Heroku *struct {
+			Used int  `json:"used"`
+			Left *int `json:"left"`
+		} `json:"heroku_rate_limit"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Heroku == nil || doc.Heroku.Used != 2 || doc.Heroku.Left == nil {
+		t.Errorf("JSON report: heroku_rate_limit %+v; want 2 used and a count left", doc.Heroku)
 	}
 }
