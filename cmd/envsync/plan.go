@@ -95,8 +95,7 @@ func runPlan(c *cli.Context, apply bool) error {
 		return err
 	}
 	meta := map[string]string{"envsync-by": actor(), "envsync-reason": "envsync import", "envsync-version": envsync.Version}
-	ro.Progress = nil // the plan was just printed; applying is quick next to reading
-	n, err := eng.ApplyAll(c.Context, plans, meta, ro)
+	n, err := eng.ApplyAll(c.Context, plans, meta, runOptions(c, &eng.Open, "applied", len(plans)))
 	if err != nil {
 		return err
 	}
