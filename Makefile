@@ -29,7 +29,7 @@ test-faults: test-deps
 	$(GO) test -count=1 -timeout 10m -run '^TestFault' -v ./cmd/envsync
 
 bench: test-deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -58,6 +57,7 @@ func (e *Engine) Drift(ctx context.Context, cfg *Config, app *App, read Deployme
 	d := &AppDrift{App: app}
 	eng := *e
 	eng.Prune = false
+	eng.Open.NoAddons = true // drift compares values: add-on ownership costs a call per app and changes nothing
 	p, err := eng.Plan(ctx, cfg, app)
 	if err != nil {
 		d.Err = err
@@ -177,33 +177,17 @@ func Shard(apps []*App, k, n int) []*App {
 	return out
 }
 
-// DriftAll checks apps with at most parallel at once, each bounded by
-// timeout; results are in the apps' order. progress, if set, is called
-// after each app with how many are done.
-func (e *Engine) DriftAll(ctx context.Context, cfg *Config, apps []*App, parallel int, timeout time.Duration, read DeploymentReader, progress func(done, total int)) []*AppDrift {
+// DriftAll checks apps with the bounds of o (see ForEachApp); results are in
+// the apps' order.
+func (e *Engine) DriftAll(ctx context.Context, cfg *Config, apps []*App, o RunOptions, read DeploymentReader) []*AppDrift {
+	eng := e.forRun(o)
 	out := make([]*AppDrift, len(apps))
-	var mu sync.Mutex
-	done := 0
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for i, app := range apps {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			actx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			out[i] = e.Drift(actx, cfg, app, read)
-			if out[i].Err != nil && actx.Err() != nil && ctx.Err() == nil {
-				out[i].Err = WithHint(fmt.Errorf("app %q: %w: gave up after %s: %v", app.Name, ErrUnreachable, timeout, out[i].Err), "a store did not answer in time; check the network, endpoints and credentials")
-			}
-			if progress != nil {
-				mu.Lock()
-				done++
-				progress(done, len(apps))
-				mu.Unlock()
-			}
-		})
+	errs := ForEachApp(ctx, apps, o, func(ctx context.Context, i int, app *App) error {
+		out[i] = eng.Drift(ctx, cfg, app, read)
+		return out[i].Err
+	})
+	for i, err := range errs {
+		out[i].Err = err
 	}
-	wg.Wait()
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -28,13 +29,30 @@ func OpenSource(ctx context.Context, src string, opts OpenOptions) (Source, erro
 		_, _, err := ParseStoreURL(src)
 		return nil, err
 	}
-	return &fileSource{path: src}, nil
+	return &fileSource{path: src, files: opts.Files}, nil
 }
 
-// fileSource reads an export or a dotenv file.
-type fileSource struct{ path string }
+// fileSource reads an export or a dotenv file; with the run's file cache,
+// apps sharing one file parse it once.
+type fileSource struct {
+	path  string
+	files *FileCache
+}
 
 func (f *fileSource) Read(ctx context.Context) (*Snapshot, error) {
+	if f.files == nil {
+		return f.read()
+	}
+	v, err := f.files.Load("source:"+f.path, func() (any, error) { return f.read() })
+	if err != nil {
+		return nil, err
+	}
+	snap := *v.(*Snapshot) // callers get their own map
+	snap.Vars = maps.Clone(snap.Vars)
+	return &snap, nil
+}
+
+func (f *fileSource) read() (*Snapshot, error) {
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

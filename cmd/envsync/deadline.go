@@ -13,13 +13,11 @@ import (
 
 // commandTimeouts is how long each command may take by default, end to end:
 // every read, write and retry shares one deadline, so a blackholed endpoint
-// costs at most this long, not attempts × the SDK's per-call wait. drift and
-// watch bound each app themselves (their own --timeout).
+// costs at most this long, not attempts × the SDK's per-call wait. plan,
+// import, drift and watch bound each app themselves (timeoutFlag in run.go).
 var commandTimeouts = map[string]time.Duration{
 	"classify": 2 * time.Minute,
 	"check":    5 * time.Minute,
-	"plan":     5 * time.Minute,
-	"import":   10 * time.Minute,
 	"flags":    2 * time.Minute, // each subcommand; --wait adds --wait-timeout
 }
 

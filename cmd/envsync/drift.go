@@ -18,10 +18,9 @@ import (
 )
 
 func driftFlags() []cli.Flag {
-	return []cli.Flag{appFlag(), rulesFlag(), formatFlag(),
-		&cli.IntFlag{Name: "parallel", Aliases: []string{"p"}, Value: 8, EnvVars: []string{"ENVSYNC_PARALLEL"}, Usage: "check this many apps at once"},
-		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks)"},
-		&cli.DurationFlag{Name: "timeout", Value: time.Minute, EnvVars: []string{"ENVSYNC_TIMEOUT"}, Usage: "give up on an app after this long (it counts as an error)"},
+	return []cli.Flag{appFlag(), rulesFlag(), formatFlag(), parallelFlag(),
+		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks); shards share the account's Heroku rate limit"},
+		timeoutFlag(),
 		&cli.StringFlag{Name: "notify", EnvVars: []string{"ENVSYNC_NOTIFY_URL"}, Usage: "post a summary to this Slack incoming webhook (or any URL taking Slack's JSON) on drift or error; treated as a secret"},
 		&cli.BoolFlag{Name: "no-ecs", EnvVars: []string{"ENVSYNC_NO_ECS"}, Usage: "skip reading what the restart: services run"},
 	}
@@ -52,10 +51,11 @@ type driftRun struct {
 	timeout  time.Duration
 	read     envsync.DeploymentReader
 	progress func(done, total int)
+	budget   *envsync.RateBudget // Heroku's, shared by the run
 }
 
 func prepareDrift(c *cli.Context) (*driftRun, error) {
-	shard, par, timeout, noECS := c.String("shard"), c.Int("parallel"), c.Duration("timeout"), c.Bool("no-ecs")
+	shard, noECS := c.String("shard"), c.Bool("no-ecs")
 	s, err := newSetup(c, false)
 	if err != nil {
 		return nil, err
@@ -71,23 +71,16 @@ func prepareDrift(c *cli.Context) (*driftRun, error) {
 			warnf(c.App.ErrWriter, "shard %d/%d has none of the %d app(s); nothing to check", k, n, all)
 		}
 	}
-	r := &driftRun{setup: s, eng: s.engine(false), par: par, timeout: timeout}
+	o := runOptions(c, &s.opts, "checked", len(s.apps))
+	r := &driftRun{setup: s, eng: s.engine(false), par: o.Parallel, timeout: o.Timeout, progress: o.Progress, budget: s.opts.RateLimit}
 	if !noECS {
 		r.read = ecs.ReadDeployment
-	}
-	if errw := c.App.ErrWriter; isTerminal(errw) && len(s.apps) > 1 {
-		r.progress = func(done, total int) {
-			progressf(errw, true, "envsync: checked %d/%d apps", done, total)
-			if done == total {
-				progressf(errw, true, "")
-			}
-		}
 	}
 	return r, nil
 }
 
 func (r *driftRun) run(ctx context.Context) []*envsync.AppDrift {
-	return r.eng.DriftAll(ctx, r.cfg, r.apps, r.par, r.timeout, r.read, r.progress)
+	return r.eng.DriftAll(ctx, r.cfg, r.apps, envsync.RunOptions{Parallel: r.par, Timeout: r.timeout, Progress: r.progress}, r.read)
 }
 
 func parseShard(s string) (k, n int, err error) {
@@ -111,8 +104,9 @@ func runDrift(c *cli.Context) error {
 		return err
 	}
 	defer r.logCalls()
+	defer reportRateLimit(c, r.budget)
 	results := r.run(c.Context)
-	if err := writeDrift(c.App.Writer, format, results); err != nil {
+	if err := writeDrift(c.App.Writer, format, results, r.budget); err != nil {
 		return err
 	}
 	code := driftExitCode(results)
@@ -149,13 +143,26 @@ type driftAppJSON struct {
 	Notes   []string     `json:"notes,omitempty"`
 }
 
-func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
+// rateLimitJSON is what a run spent of the account's Heroku rate limit.
+type rateLimitJSON struct {
+	Used int  `json:"used"`
+	Left *int `json:"left"` // null when Heroku did not say
+}
+
+func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget *envsync.RateBudget) error {
 	switch format {
 	case formatJSON:
 		doc := struct {
-			Drift bool           `json:"drift"`
-			Apps  []driftAppJSON `json:"apps"`
+			Drift  bool           `json:"drift"`
+			Apps   []driftAppJSON `json:"apps"`
+			Heroku *rateLimitJSON `json:"heroku_rate_limit,omitempty"`
 		}{Apps: []driftAppJSON{}}
+		if budget != nil && budget.Used() > 0 {
+			doc.Heroku = &rateLimitJSON{Used: budget.Used()}
+			if n := budget.Left(); n >= 0 {
+				doc.Heroku.Left = &n
+			}
+		}
 		for _, d := range results {
 			a := driftAppJSON{App: d.App.Name, Changes: changeList(d.Changes), Notes: d.Notes}
 			if d.Err != nil {
@@ -183,6 +190,13 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "> %s\n\n", mdEscape(envsync.Escape(n)))
 			}
+		}
+		if budget != nil && budget.Used() > 0 {
+			left := "unknown"
+			if n := budget.Left(); n >= 0 {
+				left = fmt.Sprint(n)
+			}
+			fmt.Fprintf(w, "Heroku rate limit: this run used %d request token(s); %s left in the account's bucket.\n\n", budget.Used(), left)
 		}
 	default:
 		for _, d := range results {

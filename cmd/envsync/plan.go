@@ -20,7 +20,7 @@ and prints the changes an import would make. Secret values show as
 Exit codes: 0 success (with or without changes), 1 error; with
 --detailed-exitcode, 0 no changes, 2 changes to apply, 1 error (as terraform
 plan -detailed-exitcode). envsync drift always answers 0/2/1.`,
-		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(),
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), parallelFlag(), timeoutFlag(),
 			&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"ENVSYNC_DETAILED_EXITCODE"}, Usage: "exit 2 when there are changes to apply (0 none, 1 error), as terraform plan -detailed-exitcode"},
 		},
 		Action: func(c *cli.Context) error { return runPlan(c, false) },
@@ -36,7 +36,7 @@ before the first write; a second import makes no write call at all. Nothing
 is deleted from a store unless --prune. Heroku is never written.
 
 Asks before applying unless --yes; refuses without --yes when not on a terminal.`,
-		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(),
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), parallelFlag(), timeoutFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"ENVSYNC_YES"}, Usage: "apply without asking"},
 		},
 		Action: func(c *cli.Context) error { return runPlan(c, true) },
@@ -61,13 +61,11 @@ func runPlan(c *cli.Context, apply bool) error {
 	cfg := s.cfg
 	eng := s.engine(prune)
 
-	var plans []*envsync.AppPlan
-	for _, app := range s.apps {
-		p, err := eng.Plan(c.Context, cfg, app)
-		if err != nil {
-			return err
-		}
-		plans = append(plans, p)
+	ro := runOptions(c, &eng.Open, "planned", len(s.apps))
+	defer reportRateLimit(c, eng.Open.RateLimit)
+	plans, err := eng.PlanAll(c.Context, cfg, s.apps, ro)
+	if err != nil {
+		return err
 	}
 	changes := false
 	for _, p := range plans {
@@ -98,13 +96,9 @@ func runPlan(c *cli.Context, apply bool) error {
 		return err
 	}
 	meta := map[string]string{"envsync-by": actor(), "envsync-reason": "envsync import", "envsync-version": envsync.Version}
-	n := 0
-	for _, p := range plans {
-		if err := eng.Apply(c.Context, p, meta); err != nil {
-			return err
-		}
-		n += len(p.Changes)
-		s.log.Info("applied", "app", p.App.Name, "changes", len(p.Changes))
+	n, err := eng.ApplyAll(c.Context, plans, meta, runOptions(c, &eng.Open, "applied", len(plans)))
+	if err != nil {
+		return err
 	}
 	infof(c.App.ErrWriter, "applied %d change(s) to %d app(s)", n, len(plans))
 	return nil

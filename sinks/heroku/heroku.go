@@ -27,6 +27,7 @@ import (
 
 	heroku "github.com/heroku/heroku-go/v5"
 	netrc "github.com/jdx/go-netrc"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/envsync/envsync"
 )
@@ -113,7 +114,7 @@ func (s *Store) service() (*heroku.Service, error) {
 		Transport: &heroku.Transport{
 			BearerToken: token,
 			UserAgent:   "envsync/" + envsync.Version,
-			Transport:   &retrying{next: next},
+			Transport:   &retrying{next: &pacing{budget: s.opts.RateLimit, next: next}},
 		},
 	})
 	if base := os.Getenv("HEROKU_API_URL"); base != "" {
@@ -123,19 +124,36 @@ func (s *Store) service() (*heroku.Service, error) {
 	return svc, nil
 }
 
-// Read returns the config vars and which add-on owns which var: two GETs.
+// Read returns the config vars and which add-on owns which var: two GETs
+// side by side, or only the config vars (one GET) with OpenOptions.NoAddons.
 func (s *Store) Read(ctx context.Context) (*envsync.Snapshot, error) {
 	svc, err := s.service()
 	if err != nil {
 		return nil, err
 	}
-	cv, err := svc.ConfigVarInfoForApp(ctx, s.app)
-	if err != nil {
-		return nil, s.wrap("reading config vars of", err)
+	var (
+		cv     heroku.ConfigVarInfoForAppResult
+		addons heroku.AddOnListByAppResult
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		if cv, err = svc.ConfigVarInfoForApp(gctx, s.app); err != nil {
+			return s.wrap("reading config vars of", err)
+		}
+		return nil
+	})
+	if !s.opts.NoAddons {
+		g.Go(func() error {
+			var err error
+			if addons, err = svc.AddOnListByApp(gctx, s.app, nil); err != nil {
+				return s.wrap("listing add-ons of", err)
+			}
+			return nil
+		})
 	}
-	addons, err := svc.AddOnListByApp(ctx, s.app, nil)
-	if err != nil {
-		return nil, s.wrap("listing add-ons of", err)
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	snap := &envsync.Snapshot{Vars: make(map[string]string, len(cv)), Exists: true, Addons: map[string]string{}}
 	for k, v := range cv {
@@ -286,4 +304,32 @@ func retryAfter(v string) time.Duration {
 		return max(time.Until(t), 0)
 	}
 	return 0
+}
+
+// pacing spends the run's rate-limit budget: each request waits until the
+// account's bucket can afford it (see envsync.RateBudget), and each answer's
+// RateLimit-Remaining tells the budget what is left.
+type pacing struct {
+	budget *envsync.RateBudget // nil: no pacing
+	next   http.RoundTripper
+}
+
+func (p *pacing) RoundTrip(req *http.Request) (*http.Response, error) {
+	if p.budget == nil {
+		return p.next.RoundTrip(req)
+	}
+	done, err := p.budget.Take(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.next.RoundTrip(req)
+	remaining := envsync.NoAnswer
+	if err == nil {
+		remaining = envsync.NoHeader
+		if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Remaining"))); perr == nil {
+			remaining = n
+		}
+	}
+	done(remaining)
+	return resp, err
 }

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/sinks/awscfg"
@@ -145,18 +148,33 @@ func (s *Store) readPerKey(ctx context.Context, c api) (*envsync.Snapshot, error
 	}
 	snap := envsync.EmptySnapshot()
 	snap.Exists = len(ids) > 0
+	// The chunks are read side by side, within BatchGetSecretValue's quota.
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
 	for chunk := range slices.Chunk(ids, 20) {
-		out, err := c.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: chunk})
-		if err != nil {
-			return nil, s.wrap("reading", err)
-		}
-		for _, v := range out.SecretValues {
-			snap.Vars[strings.TrimPrefix(aws.ToString(v.Name), prefix)] = aws.ToString(v.SecretString)
-		}
-		if len(out.Errors) > 0 {
-			e := out.Errors[0]
-			return nil, fmt.Errorf("reading %s: %s: %s", s.url, aws.ToString(e.SecretId), aws.ToString(e.ErrorCode))
-		}
+		g.Go(func() error {
+			if err := batchGetRate.Wait(gctx); err != nil {
+				return err
+			}
+			out, err := c.BatchGetSecretValue(gctx, &sm.BatchGetSecretValueInput{SecretIdList: chunk})
+			if err != nil {
+				return s.wrap("reading", err)
+			}
+			if len(out.Errors) > 0 {
+				e := out.Errors[0]
+				return fmt.Errorf("reading %s: %s: %s", s.url, aws.ToString(e.SecretId), aws.ToString(e.ErrorCode))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, v := range out.SecretValues {
+				snap.Vars[strings.TrimPrefix(aws.ToString(v.Name), prefix)] = aws.ToString(v.SecretString)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return snap, nil
 }
@@ -289,30 +307,63 @@ func (s *Store) Claim() envsync.Claim {
 	return envsync.Claim{Space: "secretsmanager", Name: s.name, Prefix: s.perKey}
 }
 
+// writePerKey creates or updates the keys that changed, side by side within
+// the write quota, then deletes the keys that went (with --prune).
 func (s *Store) writePerKey(ctx context.Context, c api, req *envsync.WriteRequest) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
 	for _, k := range slices.Sorted(maps.Keys(req.Vars)) {
 		old, had := req.Base.Vars[k]
 		if had && old == req.Vars[k] {
 			continue
 		}
-		if err := s.put(ctx, c, s.name+"/"+k, req.Vars[k], had); err != nil {
-			return err
-		}
+		g.Go(func() error {
+			if err := writeRate.Wait(gctx); err != nil {
+				return err
+			}
+			return s.put(gctx, c, s.name+"/"+k, req.Vars[k], had)
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
 	for _, k := range slices.Sorted(maps.Keys(req.Base.Vars)) {
 		if _, keep := req.Vars[k]; keep {
 			continue
 		}
-		_, err := c.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(s.name + "/" + k), RecoveryWindowInDays: &s.recovery})
-		var nf *types.ResourceNotFoundException
-		if err != nil && !errors.As(err, &nf) && !scheduledForDeletion(err) {
-			// A retry of a delete whose reply was lost meets a secret
-			// already scheduled for deletion (or gone): that is done.
-			return s.wrap("deleting", err)
-		}
+		g.Go(func() error {
+			if err := writeRate.Wait(gctx); err != nil {
+				return err
+			}
+			_, err := c.DeleteSecret(gctx, &sm.DeleteSecretInput{SecretId: aws.String(s.name + "/" + k), RecoveryWindowInDays: &s.recovery})
+			var nf *types.ResourceNotFoundException
+			if err != nil && !errors.As(err, &nf) && !scheduledForDeletion(err) {
+				// A retry of a delete whose reply was lost meets a secret
+				// already scheduled for deletion (or gone): that is done.
+				return s.wrap("deleting", err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
+
+// Per-key reads and writes go side by side, within Secrets Manager's
+// documented request quotas, per account and region
+// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html):
+// BatchGetSecretValue 100 a second; PutSecretValue 50 a second. envsync
+// holds all its writes (CreateSecret, PutSecretValue, DeleteSecret) together
+// to 50 a second, evenly spaced, shared by every app of the process.
+var (
+	writeRate    = rate.NewLimiter(50, 1)
+	batchGetRate = rate.NewLimiter(100, 1)
+)
+
+// maxInFlight bounds one store's requests in flight: at 50 writes a second
+// and a round trip of up to about 150 ms, 8 keep the quota busy.
+const maxInFlight = 8
 
 func (s *Store) wrap(what string, err error) error {
 	var ae smithy.APIError

@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -31,6 +33,7 @@ func init() { envsync.Register("tfvars", Open) }
 // Store is one map variable in a tfvars file.
 type Store struct {
 	url, path, variable string
+	files               *envsync.FileCache // the run's: a file routes share is parsed once
 }
 
 // Open parses tfvars:PATH#VARIABLE.
@@ -46,7 +49,7 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 		return nil, envsync.WithHint(fmt.Errorf("%w: %q: want tfvars:PATH#VARIABLE with a valid Terraform variable name", envsync.ErrInvalid, u.String()),
 			"e.g. tfvars:infra/production/app_env.auto.tfvars#app_static_env")
 	}
-	return &Store{url: u.String(), path: localfile.Resolve(opts.BaseDir, p), variable: u.Fragment}, nil
+	return &Store{url: u.String(), path: localfile.Resolve(opts.BaseDir, p), variable: u.Fragment, files: opts.Files}, nil
 }
 
 // Claim: one variable of one file; several variables may share the file.
@@ -54,23 +57,61 @@ func (s *Store) Claim() envsync.Claim {
 	return envsync.Claim{Space: "tfvars:" + localfile.Target(s.path), Name: s.variable}
 }
 
-// Read evaluates the variable's map of strings.
+// Read evaluates the variable's map of strings. With the run's file cache,
+// the file is read and parsed once however many routes share it.
 func (s *Store) Read(_ context.Context) (*envsync.Snapshot, error) {
+	if s.files == nil {
+		pf, err := s.readFile()
+		if err != nil {
+			return nil, err
+		}
+		return s.variableOf(pf)
+	}
+	v, err := s.files.Load("tfvars:"+s.path, func() (any, error) { return s.readFile() })
+	if err != nil {
+		return nil, err
+	}
+	return s.variableOf(v.(*parsedFile))
+}
+
+// parsedFile is a tfvars file read and parsed once.
+type parsedFile struct {
+	mu     sync.Mutex // evaluation of the shared syntax tree, one at a time
+	data   []byte     // without a byte order mark
+	exists bool
+	attrs  hcl.Attributes
+}
+
+// parses counts files parsed for reading (tests check the cache).
+var parses atomic.Int64
+
+func (s *Store) readFile() (*parsedFile, error) {
+	parses.Add(1)
 	data, _, exists, err := localfile.Read(s.path)
 	if err != nil {
 		return nil, err
 	}
 	if !exists {
-		return envsync.EmptySnapshot(), nil
+		return &parsedFile{}, nil
 	}
-	return s.parse(data)
+	data = bytes.TrimPrefix(data, bom)
+	attrs, err := s.parseFile(data)
+	if err != nil {
+		return nil, err
+	}
+	return &parsedFile{data: data, exists: true, attrs: attrs}, nil
 }
 
-// parse reads the variable out of the file's content. The snapshot's
-// version covers only this variable's bytes: routes sharing a file do not
-// conflict with each other.
-func (s *Store) parse(data []byte) (*envsync.Snapshot, error) {
-	data = bytes.TrimPrefix(data, bom)
+func (s *Store) variableOf(pf *parsedFile) (*envsync.Snapshot, error) {
+	if !pf.exists {
+		return envsync.EmptySnapshot(), nil
+	}
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	return s.snapshot(pf.data, pf.attrs)
+}
+
+func (s *Store) parseFile(data []byte) (hcl.Attributes, error) {
 	f, diags := hclsyntax.ParseConfig(data, s.path, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, s.diagErr(diags)
@@ -79,6 +120,22 @@ func (s *Store) parse(data []byte) (*envsync.Snapshot, error) {
 	if diags.HasErrors() {
 		return nil, s.diagErr(diags)
 	}
+	return attrs, nil
+}
+
+// parse reads the variable out of the file's content. The snapshot's
+// version covers only this variable's bytes: routes sharing a file do not
+// conflict with each other.
+func (s *Store) parse(data []byte) (*envsync.Snapshot, error) {
+	data = bytes.TrimPrefix(data, bom)
+	attrs, err := s.parseFile(data)
+	if err != nil {
+		return nil, err
+	}
+	return s.snapshot(data, attrs)
+}
+
+func (s *Store) snapshot(data []byte, attrs hcl.Attributes) (*envsync.Snapshot, error) {
 	attr, ok := attrs[s.variable]
 	if !ok {
 		return envsync.EmptySnapshot(), nil

@@ -194,3 +194,38 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// A static and a dynamic route sharing one file parse it once per run.
+func TestSharedFileParsedOncePerRun(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "app.auto.tfvars"), []byte("static = { RAILS_ENV = \"production\" }\ndynamic = { WEB_CONCURRENCY = \"3\" }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		files  *envsync.FileCache
+		parses int64
+	}{{nil, 2}, {envsync.NewFileCache(), 1}} {
+		opts := envsync.OpenOptions{BaseDir: dir, Files: tc.files}
+		before := parses.Load()
+		got := map[string]string{}
+		for _, v := range []string{"static", "dynamic"} {
+			st, err := envsync.Open(t.Context(), "tfvars:app.auto.tfvars#"+v, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap, err := st.Read(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, val := range snap.Vars {
+				got[k] = val
+			}
+		}
+		if n := parses.Load() - before; n != tc.parses {
+			t.Errorf("cache %v: parsed %d times; want %d", tc.files != nil, n, tc.parses)
+		}
+		if got["RAILS_ENV"] != "production" || got["WEB_CONCURRENCY"] != "3" || len(got) != 2 {
+			t.Errorf("cache %v: read %v", tc.files != nil, got)
+		}
+	}
+}
