@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -41,7 +42,8 @@ func ForEachApp(ctx context.Context, apps []*App, o RunOptions, fn func(ctx cont
 			defer cancel()
 			err := fn(actx, i, app)
 			if err != nil && actx.Err() != nil && ctx.Err() == nil {
-				err = WithHint(fmt.Errorf("app %q: %w: gave up after %s: %v", app.Name, ErrUnreachable, o.Timeout, err),
+				inner := strings.TrimPrefix(err.Error(), fmt.Sprintf("app %q: ", app.Name)) // name the app once
+				err = WithHint(fmt.Errorf("app %q: %w: gave up after %s (--timeout): %s", app.Name, ErrUnreachable, o.Timeout, inner),
 					"a store did not answer in time; check the network, endpoints and credentials")
 			}
 			errs[i] = err
