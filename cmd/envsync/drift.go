@@ -149,6 +149,7 @@ type driftAppJSON struct {
 	Error   *string      `json:"error"`
 	Changes []changeJSON `json:"changes"`
 	Notes   []string     `json:"notes,omitempty"`
+	Parity  *parityJSON  `json:"parity,omitempty"`
 }
 
 func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
@@ -160,6 +161,10 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 		}{Apps: []driftAppJSON{}}
 		for _, d := range results {
 			a := driftAppJSON{App: d.App.Name, Changes: changeList(d.Changes), Notes: d.Notes}
+			if d.Parity != nil {
+				pj := toParityJSON(d.Parity)
+				a.Parity = &pj
+			}
 			if d.Err != nil {
 				msg := d.Err.Error()
 				a.Error = &msg
@@ -176,11 +181,18 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			case !d.Drifted():
 				fmt.Fprintf(w, "### %s: no drift\n\n", mdEscape(d.App.Name))
 			default:
-				fmt.Fprintf(w, "### %s: %d difference(s)\n\n| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n", mdEscape(d.App.Name), len(d.Changes))
-				for _, ch := range d.Changes {
-					fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(ch.Store), ch.Class, mdEscape(ch.Key), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+				fmt.Fprintf(w, "### %s: %d difference(s)\n\n", mdEscape(d.App.Name), len(d.Changes))
+				if len(d.Changes) > 0 {
+					fmt.Fprint(w, "| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n")
+					for _, ch := range d.Changes {
+						fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(ch.Store), ch.Class, mdEscape(ch.Key), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+					}
+					fmt.Fprintln(w)
 				}
-				fmt.Fprintln(w)
+			}
+			if d.Parity != nil {
+				fmt.Fprintf(w, "**Parity**: %s\n\n", mdEscape(parityHeadline(d.Parity)))
+				writeParityMarkdownBody(w, d.Parity)
 			}
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "> %s\n\n", mdEscape(n))
@@ -196,6 +208,9 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			default:
 				fmt.Fprintf(w, "%s: %d difference(s)\n", d.App.Name, len(d.Changes))
 				writeChangesByStore(w, d.Changes)
+			}
+			if d.Parity != nil && d.Err == nil {
+				writeParityText(w, d.Parity, "  ")
 			}
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "  note: %s\n", n)
@@ -217,6 +232,11 @@ func notify(ctx context.Context, url string, results []*envsync.AppDrift) error 
 			keys := make([]string, 0, len(d.Changes))
 			for _, ch := range d.Changes {
 				keys = append(keys, fmt.Sprintf("%s %s (%s)", ch.Action, ch.Key, ch.Store))
+			}
+			if d.Parity != nil {
+				for _, f := range d.Parity.Findings {
+					keys = append(keys, fmt.Sprintf("%s %s (%s)", f.Action, f.Key, f.Store))
+				}
 			}
 			fmt.Fprintf(&b, ":warning: *%s*: %d difference(s): %s\n", d.App.Name, len(d.Changes), strings.Join(keys, ", "))
 		default:
