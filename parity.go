@@ -336,6 +336,11 @@ func (e *Engine) parity(ctx context.Context, cfg *Config, p *AppPlan, read Deplo
 			continue
 		}
 		ev := env[k]
+		if ev.Err != nil {
+			finding(ParityFinding{Change: Change{Key: k, Action: MissingSecret, Sensitive: true}, From: ev.From,
+				Detail: fmt.Sprintf("ECS cannot resolve it (%v), so the task would not start; fix or remove the secrets entry", ev.Err)})
+			continue
+		}
 		detail := "the source does not have it: remove it from the task definition or the env file, or add it at the source"
 		if slices.ContainsFunc(res.HerokuOnly, func(h HerokuOnly) bool { return h.Key == k }) {
 			detail = "a Heroku-only variable copied to ECS: " + HerokuReplacement(k)

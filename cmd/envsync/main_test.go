@@ -205,7 +205,7 @@ func fileMode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// ecs-service CLUSTER SERVICE [env:K=V] [file:s3://…] [secret:K=ARN]: a service
+// ecs-service CLUSTER SERVICE [env:K=V] [file:s3://…] [secret:K=ARN|NAME:KEY]: a service
 // whose one container loads those.
 func ecsService(ts *testscript.TestScript, neg bool, args []string) {
 	awsEnv(ts)
@@ -219,6 +219,12 @@ func ecsService(ts *testscript.TestScript, neg bool, args []string) {
 		case "file":
 			ct.EnvFiles = append(ct.EnvFiles, rest)
 		case "secret":
+			if name, key, ok := strings.Cut(v, ":"); ok && !strings.HasPrefix(v, "arn:") {
+				// secret:K=NAME:KEY — the full ARN of NAME, as ecs render prints it.
+				out, err := smclient(ts).DescribeSecret(ctxOf(ts), &secretsmanager.DescribeSecretInput{SecretId: &name})
+				ts.Check(err)
+				v = aws.ToString(out.ARN) + ":" + key + "::"
+			}
 			ct.Secrets[k] = v
 		}
 	}
