@@ -218,7 +218,7 @@ func (e *Engine) parity(ctx context.Context, cfg *Config, p *AppPlan, read Deplo
 	dep, err := read(ctx, app.Restart, opts)
 	if errors.Is(err, ErrNotFound) {
 		res.Findings = append(res.Findings, ParityFinding{Change: Change{Store: app.Restart, Key: app.Restart, Action: NoService},
-			Detail: fmt.Sprintf("%v; create the service with a task definition built from envsync ecs render --app %s, or fix restart: in the config", err, app.Name)})
+			Detail: fmt.Sprintf("the service or its cluster does not exist (%v): create the service with a task definition built from envsync ecs render --app %s, or fix restart: in the config", err, app.Name)})
 		return res, nil
 	}
 	if err != nil {

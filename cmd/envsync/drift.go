@@ -33,10 +33,11 @@ func driftCommand() *cli.Command {
 		Usage: "compare each app's source with every routed store and with what its ECS service runs",
 		Description: `The nightly check. For each app it reports keys missing from a store (add),
 values that differ (update), keys that exist only in a store (extra), and,
-when the app names restart: ecs://CLUSTER/SERVICE, a container that does not
-load the feature env file, a secrets entry pointing at a key the secret lacks,
-and an environment value that differs from tfvars. Values of secrets are
-never shown: only "(sensitive)" and a short fingerprint.
+when the app names restart: ecs://CLUSTER/SERVICE, the parity of the app's
+container with the source (see envsync parity): keys it will not see, keys
+with another value, shadowed keys, keys the source lacks, an env file it does
+not load, a secrets entry ECS cannot resolve, a missing service. Values of
+secrets are never shown: only "(sensitive)" and a short fingerprint.
 
 Exit codes: 0 no drift, 2 drift, 1 error (an error in any app wins; the other
 apps are still checked).`,

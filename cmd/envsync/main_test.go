@@ -254,7 +254,7 @@ func webhook(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("WEBHOOK_URL", srv.URL+"/services/T000/B000/XXXXXXXX")
 }
 
-// ecs-containers RENDER.json OUT.json [drop-secret:KEY] [envfile:s3://…] [sidecar]:
+// ecs-containers RENDER.json OUT.json [drop-secret:KEY] [envfile:s3://…] [env:K=V] [sidecar]:
 // write the containerDefinitions of a task definition whose app container
 // "web" is the containerDefinition of `envsync ecs render --format json`
 // merged into a minimal definition, changed as asked, for
@@ -282,6 +282,10 @@ func ecsContainers(ts *testscript.TestScript, neg bool, args []string) {
 			web["secrets"] = kept
 		case "envfile":
 			web["environmentFiles"] = append(web["environmentFiles"].([]any), map[string]any{"type": "s3", "value": "arn:aws:s3:::" + strings.TrimPrefix(rest, "s3://")})
+		case "env":
+			k, v, _ := strings.Cut(rest, "=")
+			env, _ := web["environment"].([]any)
+			web["environment"] = append(env, map[string]any{"name": k, "value": v})
 		case "sidecar":
 			defs = append(defs, map[string]any{"name": "log-router", "image": "amazon/aws-for-fluent-bit:stable", "memory": 128, "essential": false,
 				"environment": []any{map[string]any{"name": "FLB_LOG_LEVEL", "value": "info"}}})
