@@ -3,6 +3,7 @@ package envsync
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -86,20 +87,30 @@ func (w *Wiring) HCL() []byte {
 		secrets = append(secrets, cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(s.Key), "valueFrom": cty.StringVal(s.ValueFrom)}))
 	}
 	locals.SetAttributeValue(prefix+"_secrets", listOrEmpty(secrets))
+	literal := []cty.Value{}
+	keys := w.EnvironmentKeys()
 	if len(w.TFVariables) > 0 {
-		// [for k, v in merge(var.a, var.b) : { name = k, value = v }]
+		keys = slices.Sorted(slices.Values(w.literal))
+	}
+	for _, k := range keys {
+		literal = append(literal, cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(k), "value": cty.StringVal(w.Environment[k])}))
+	}
+	switch {
+	case len(w.TFVariables) == 0:
+		locals.SetAttributeValue(prefix+"_environment", listOrEmpty(literal))
+	default:
+		// [for k, v in merge(var.a, var.b) : { name = k, value = v }], after any literal entries.
 		var refs []string
 		for _, v := range w.TFVariables {
 			refs = append(refs, "var."+v)
 		}
-		expr := "[for k, v in merge(" + strings.Join(refs, ", ") + ") : { name = k, value = v }]"
-		locals.SetAttributeRaw(prefix+"_environment", hclwrite.Tokens{{Type: hclsyntax.TokenIdent, Bytes: []byte(expr)}})
-	} else {
-		env := []cty.Value{}
-		for _, k := range w.EnvironmentKeys() {
-			env = append(env, cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(k), "value": cty.StringVal(w.Environment[k])}))
+		expr := hclwrite.Tokens{{Type: hclsyntax.TokenIdent, Bytes: []byte("[for k, v in merge(" + strings.Join(refs, ", ") + ") : { name = k, value = v }]")}}
+		if len(literal) > 0 {
+			expr = append(append(append(hclwrite.Tokens{{Type: hclsyntax.TokenIdent, Bytes: []byte("concat(")}},
+				hclwrite.TokensForValue(cty.TupleVal(literal))...), &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(", ")}), expr...)
+			expr = append(expr, &hclwrite.Token{Type: hclsyntax.TokenCParen, Bytes: []byte(")")})
 		}
-		locals.SetAttributeValue(prefix+"_environment", listOrEmpty(env))
+		locals.SetAttributeRaw(prefix+"_environment", expr)
 	}
 	locals.SetAttributeRaw(prefix+"_execution_role_policy", append(append(
 		hclwrite.Tokens{{Type: hclsyntax.TokenIdent, Bytes: []byte("jsonencode(")}},

@@ -99,6 +99,8 @@ type Wiring struct {
 	Policy *PolicyDocument
 	// Warnings are things to fix before the task definition works.
 	Warnings []string
+
+	literal []string // environment keys that come from no tfvars map
 }
 
 // PolicyDocument is an IAM policy document.
@@ -137,18 +139,45 @@ func (e *Engine) RenderECS(ctx context.Context, cfg *Config, app *App) (*Wiring,
 	}
 	wrap := func(err error) error { return fmt.Errorf("app %q: %w", app.Name, err) }
 
-	if url, ok := app.Routes[Feature]; ok {
-		if loc, ok := p.Store(url).(EnvFileLocator); ok {
-			ref, err := loc.ECSEnvFile(ctx)
+	// Feature, static and dynamic: an env-file store is loaded with
+	// environmentFiles; a tfvars map becomes environment entries (in HCL, an
+	// expression over the variable); anything else (a local file) becomes
+	// literal environment entries.
+	for _, class := range []Class{Feature, Static, Dynamic} {
+		url, ok := app.Routes[class]
+		if !ok {
+			continue
+		}
+		switch st := p.Store(url).(type) {
+		case EnvFileLocator:
+			ref, err := st.ECSEnvFile(ctx)
 			if err != nil {
 				return nil, wrap(err)
 			}
-			w.EnvFiles = append(w.EnvFiles, *ref)
-		} else if len(byClass[Feature]) > 0 {
-			w.Warnings = append(w.Warnings, fmt.Sprintf("feature → %s: ECS cannot load it; route feature to s3://BUCKET/KEY.env", url))
-		}
-		if len(byClass[Feature]) > 0 && p.Snapshot(url) != nil && !p.Snapshot(url).Exists {
-			w.Warnings = append(w.Warnings, fmt.Sprintf("%s does not exist yet: a task fails to start without it; run envsync import first", url))
+			if !slices.ContainsFunc(w.EnvFiles, func(f EnvFileRef) bool { return f.Location == ref.Location }) {
+				w.EnvFiles = append(w.EnvFiles, *ref)
+			}
+			if snap := p.Snapshot(url); len(byClass[class]) > 0 && snap != nil && !snap.Exists {
+				w.Warnings = append(w.Warnings, fmt.Sprintf("%s does not exist yet: a task fails to start without it; run envsync import first", url))
+			}
+		case TerraformVariabler:
+			for _, k := range byClass[class] {
+				w.Environment[k] = value[k]
+			}
+			if !slices.Contains(w.TFVariables, st.TerraformVariable()) {
+				w.TFVariables = append(w.TFVariables, st.TerraformVariable())
+			}
+		default:
+			if len(byClass[class]) == 0 {
+				continue
+			}
+			for _, k := range byClass[class] {
+				w.Environment[k] = value[k]
+				w.literal = append(w.literal, k)
+			}
+			if class == Feature {
+				w.Warnings = append(w.Warnings, fmt.Sprintf("feature → %s: ECS cannot load it, so its flags are rendered as environment entries (a change needs a new task definition); route feature to s3://BUCKET/KEY.env", url))
+			}
 		}
 	}
 	if keys := byClass[Secret]; len(keys) > 0 {
@@ -176,18 +205,6 @@ func (e *Engine) RenderECS(ctx context.Context, cfg *Config, app *App) (*Wiring,
 			if len(missing) > 0 {
 				w.Warnings = append(w.Warnings, fmt.Sprintf("%s lacks %s: ECS fails to start a task whose secret lacks a key; run envsync import first", url, strings.Join(missing, ", ")))
 			}
-		}
-	}
-	for _, class := range []Class{Static, Dynamic} {
-		url, ok := app.Routes[class]
-		if !ok {
-			continue
-		}
-		for _, k := range byClass[class] {
-			w.Environment[k] = value[k]
-		}
-		if tv, ok := p.Store(url).(TerraformVariabler); ok && !slices.Contains(w.TFVariables, tv.TerraformVariable()) {
-			w.TFVariables = append(w.TFVariables, tv.TerraformVariable())
 		}
 	}
 	for _, k := range w.kmsKeys() {

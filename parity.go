@@ -236,49 +236,54 @@ func (e *Engine) parity(ctx context.Context, cfg *Config, p *AppPlan, read Deplo
 		res.Findings = append(res.Findings, f)
 	}
 
-	// The feature env file must be loaded.
-	var routeFile *EnvFileRef
-	if url, ok := app.Routes[Feature]; ok {
-		if loc, ok := p.Store(url).(EnvFileLocator); ok {
-			if routeFile, err = loc.ECSEnvFile(ctx); err != nil {
-				return nil, fmt.Errorf("app %q: %w", app.Name, err)
-			}
-			if !slices.Contains(ct.EnvFiles, routeFile.Location) {
-				finding(ParityFinding{Change: Change{Class: Feature, Key: routeFile.Location, Action: NotLoaded},
-					Detail: fmt.Sprintf("the container does not load %s: add %s to its environmentFiles (envsync ecs render)", routeFile.Location, routeFile.ObjectARN)})
-			}
+	// Every routed env file (feature, and static or dynamic where they go to
+	// one) must be loaded; what the plan read of it is reused.
+	routed := map[string]*Snapshot{} // location → snapshot
+	for _, class := range []Class{Feature, Static, Dynamic} {
+		url, ok := app.Routes[class]
+		if !ok {
+			continue
+		}
+		loc, ok := p.Store(url).(EnvFileLocator)
+		if !ok {
+			continue
+		}
+		ref, err := loc.ECSEnvFile(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("app %q: %w", app.Name, err)
+		}
+		if _, seen := routed[ref.Location]; seen {
+			continue
+		}
+		snap := p.Snapshot(url)
+		routed[ref.Location] = snap
+		if !slices.Contains(ct.EnvFiles, ref.Location) {
+			finding(ParityFinding{Change: Change{Class: class, Key: ref.Location, Action: NotLoaded},
+				Detail: fmt.Sprintf("the container does not load %s: add %s to its environmentFiles (envsync ecs render)", ref.Location, ref.ObjectARN)})
+		} else if snap != nil && !snap.Modified.IsZero() && snap.Modified.After(dep.StartedAt) {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s changed at %s, after the running deployment of %s began (%s): ECS reads env files only when a task starts; restart the service to load it",
+				url, snap.Modified.UTC().Format(time.RFC3339), app.Restart, dep.StartedAt.UTC().Format(time.RFC3339)))
 		}
 	}
 
-	// Read every env file the container loads (the routed one from the plan).
+	// Read every env file the container loads.
 	files := map[string]map[string]string{}
 	for _, f := range ct.EnvFiles {
 		if _, done := files[f]; done {
 			continue
 		}
-		if routeFile != nil && f == routeFile.Location {
-			if snap := p.Snapshot(app.Routes[Feature]); snap != nil {
-				if !snap.Modified.IsZero() && snap.Modified.After(dep.StartedAt) {
-					res.Notes = append(res.Notes, fmt.Sprintf("%s changed at %s, after the running deployment of %s began (%s): ECS reads env files only when a task starts; restart the service to load it",
-						app.Routes[Feature], snap.Modified.UTC().Format(time.RFC3339), app.Restart, dep.StartedAt.UTC().Format(time.RFC3339)))
-				}
-				if !snap.Exists {
-					finding(ParityFinding{Change: Change{Class: Feature, Key: f, Action: MissingFile}, From: f, Detail: f + " does not exist: ECS fails to start the task; run envsync import"})
-				}
-				files[f] = snap.Vars
-				continue
+		snap := routed[f]
+		if snap == nil {
+			st, err := Open(ctx, f, opts)
+			if err != nil {
+				return nil, fmt.Errorf("app %q: env file of %s: %w", app.Name, where, err)
+			}
+			if snap, err = st.Read(ctx); err != nil {
+				return nil, fmt.Errorf("app %q: %w", app.Name, err)
 			}
 		}
-		st, err := Open(ctx, f, opts)
-		if err != nil {
-			return nil, fmt.Errorf("app %q: env file of %s: %w", app.Name, where, err)
-		}
-		snap, err := st.Read(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("app %q: %w", app.Name, err)
-		}
 		if !snap.Exists {
-			finding(ParityFinding{Change: Change{Key: f, Action: MissingFile}, From: f, Detail: f + " does not exist: ECS fails to start the task; create it or remove it from environmentFiles"})
+			finding(ParityFinding{Change: Change{Key: f, Action: MissingFile}, From: f, Detail: f + " does not exist: ECS fails to start the task; run envsync import, or remove it from environmentFiles"})
 		}
 		files[f] = snap.Vars
 	}
