@@ -40,6 +40,20 @@ func runParity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if !c.IsSet("app") {
+		// Every app that names its service; one named with --app must have one.
+		var withService []*envsync.App
+		for _, a := range apps {
+			if a.Restart != "" {
+				withService = append(withService, a)
+			}
+		}
+		if len(withService) == 0 {
+			return envsync.WithHint(fmt.Errorf("no app in %s names its ECS service", cfg.Path),
+				"add restart: ecs://CLUSTER/SERVICE (and container: NAME) to the app in the config")
+		}
+		apps = withService
+	}
 	cl, err := loadClassifier(c, cfg)
 	if err != nil {
 		return err
