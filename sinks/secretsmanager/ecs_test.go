@@ -102,3 +102,21 @@ func TestECSSecretsAndResolve(t *testing.T) {
 		t.Fatalf("missing secret: %+v, %v", got[vf], err)
 	}
 }
+
+func TestECSSecretsKMS(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	const key = "1234abcd-12ab-34cd-56ef-1234567890ab"
+	st := open(t, "secretsmanager://"+sinktest.Name("acme/kms")+"?kms="+key, envsync.OpenOptions{})
+	if err := st.Write(ctx, &envsync.WriteRequest{Base: envsync.EmptySnapshot(), Vars: map[string]string{"K": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := st.(envsync.SecretLocator).ECSSecrets(ctx, []string{"K"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := strings.Split(refs[0].SecretARN, ":")[4]
+	if want := "arn:aws:kms:us-east-1:" + account + ":key/" + key; refs[0].KMSKey != want {
+		t.Errorf("KMS key %q; want %q", refs[0].KMSKey, want)
+	}
+}
