@@ -25,7 +25,7 @@ type EnvFileRef struct {
 	// KMSKey is the key the object is encrypted with, or "" (then no
 	// kms:Decrypt is needed).
 	KMSKey string
-	// Partition, Region and Account are where the object lives, where known.
+	// Partition and Region are where the object lives.
 	Partition, Region string
 }
 
@@ -111,11 +111,10 @@ type PolicyDocument struct {
 
 // PolicyStatement is one statement of a PolicyDocument.
 type PolicyStatement struct {
-	Sid       string                       `json:"Sid"`
-	Effect    string                       `json:"Effect"`
-	Action    []string                     `json:"Action"`
-	Resource  []string                     `json:"Resource"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
+	Sid      string   `json:"Sid"`
+	Effect   string   `json:"Effect"`
+	Action   []string `json:"Action"`
+	Resource []string `json:"Resource"`
 }
 
 // RenderECS works out how the app's container loads every routed variable:
@@ -209,7 +208,7 @@ func (e *Engine) RenderECS(ctx context.Context, cfg *Config, app *App) (*Wiring,
 	}
 	for _, k := range w.kmsKeys() {
 		if !strings.HasPrefix(k, "arn:") {
-			w.Warnings = append(w.Warnings, fmt.Sprintf("KMS key %q is not a key ARN: put the key's ARN in the policy's kms:Decrypt statement", k))
+			w.Warnings = append(w.Warnings, fmt.Sprintf("KMS key %q is not a key ARN: add kms:Decrypt on the key's ARN to the execution role's policy yourself", k))
 		}
 	}
 	w.Policy = executionPolicy(w)
@@ -225,7 +224,8 @@ func executionPolicy(w *Wiring) *PolicyDocument {
 	doc := &PolicyDocument{Version: "2012-10-17", Statement: []PolicyStatement{}}
 	var objects, buckets, secrets, keys []string
 	add := func(list *[]string, v string) {
-		if v != "" && !slices.Contains(*list, v) {
+		// A KMS key that is not an ARN (an alias) cannot be a Resource: RenderECS warns about it.
+		if strings.HasPrefix(v, "arn:") && !slices.Contains(*list, v) {
 			*list = append(*list, v)
 		}
 	}
