@@ -1,6 +1,7 @@
 package envsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -226,7 +227,7 @@ func (e *Engine) parity(ctx context.Context, cfg *Config, p *AppPlan, read Deplo
 	}
 	ct, why := AppContainer(dep, app.Container)
 	if ct == nil {
-		res.Findings = append(res.Findings, ParityFinding{Change: Change{Store: app.Restart, Key: app.Container, Action: NoContainer}, Detail: why})
+		res.Findings = append(res.Findings, ParityFinding{Change: Change{Store: app.Restart, Key: cmp.Or(app.Container, dep.TaskDefinition), Action: NoContainer}, Detail: why})
 		return res, nil
 	}
 	res.Container = ct.Name
