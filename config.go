@@ -41,6 +41,10 @@ type App struct {
 	Routes map[Class]string
 	// Restart is the ECS service to roll after a flag change (ecs://CLUSTER/SERVICE), or "".
 	Restart string
+	// Container is the app's container in the Restart service (sidecars are
+	// left alone), or "": then the only essential container, or the one named
+	// like the service.
+	Container string
 	// FlagsFile is the reviewed copy of the feature env file in git, resolved, or "".
 	FlagsFile string
 	// Line is where the app is defined in the config file.
@@ -359,6 +363,12 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 				return nil, p.errf(fv.Line, "%s: %v", field, err)
 			}
 			app.Restart = s
+		case "container":
+			s, err := p.str(fv, field)
+			if err != nil {
+				return nil, err
+			}
+			app.Container = s
 		case "flags_file":
 			s, err := p.str(fv, field)
 			if err != nil {
@@ -366,7 +376,7 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 			}
 			app.FlagsFile = cfg.resolve(s)
 		default:
-			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, flags_file)", app.Name, fk.Value)
+			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, container, flags_file)", app.Name, fk.Value)
 		}
 	}
 	if app.Source == "" {

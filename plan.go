@@ -380,3 +380,23 @@ func CountClasses(entries []Entry) map[Class]int {
 	}
 	return counts
 }
+
+// Store returns the opened store of a route URL, or nil.
+func (p *AppPlan) Store(url string) Store {
+	for _, t := range p.targets {
+		if t.url == url {
+			return t.store
+		}
+	}
+	return nil
+}
+
+// Snapshot returns what the store of a route URL held when planned, or nil.
+func (p *AppPlan) Snapshot(url string) *Snapshot {
+	for _, t := range p.targets {
+		if t.url == url {
+			return t.base
+		}
+	}
+	return nil
+}

@@ -32,10 +32,11 @@ func driftCommand() *cli.Command {
 		Usage: "compare each app's source with every routed store and with what its ECS service runs",
 		Description: `The nightly check. For each app it reports keys missing from a store (add),
 values that differ (update), keys that exist only in a store (extra), and,
-when the app names restart: ecs://CLUSTER/SERVICE, a container that does not
-load the feature env file, a secrets entry pointing at a key the secret lacks,
-and an environment value that differs from tfvars. Values of secrets are
-never shown: only "(sensitive)" and a short fingerprint.
+when the app names restart: ecs://CLUSTER/SERVICE, the parity of the app's
+container with the source (see envsync parity): keys it will not see, keys
+with another value, shadowed keys, keys the source lacks, an env file it does
+not load, a secrets entry ECS cannot resolve, a missing service. Values of
+secrets are never shown: only "(sensitive)" and a short fingerprint.
 
 Exit codes: 0 no drift, 2 drift, 1 error (an error in any app wins; the other
 apps are still checked).`,
@@ -141,6 +142,7 @@ type driftAppJSON struct {
 	Error   *string      `json:"error"`
 	Changes []changeJSON `json:"changes"`
 	Notes   []string     `json:"notes,omitempty"`
+	Parity  *parityJSON  `json:"parity,omitempty"`
 }
 
 // rateLimitJSON is what a run spent of the account's Heroku rate limit.
@@ -165,6 +167,10 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget 
 		}
 		for _, d := range results {
 			a := driftAppJSON{App: d.App.Name, Changes: changeList(d.Changes), Notes: d.Notes}
+			if d.Parity != nil {
+				pj := toParityJSON(d.Parity)
+				a.Parity = &pj
+			}
 			if d.Err != nil {
 				msg := d.Err.Error()
 				a.Error = &msg
@@ -181,11 +187,18 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget 
 			case !d.Drifted():
 				fmt.Fprintf(w, "### %s: no drift\n\n", mdEscape(d.App.Name))
 			default:
-				fmt.Fprintf(w, "### %s: %d difference(s)\n\n| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n", mdEscape(d.App.Name), len(d.Changes))
-				for _, ch := range d.Changes {
-					fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+				fmt.Fprintf(w, "### %s: %d difference(s)\n\n", mdEscape(d.App.Name), len(d.Changes))
+				if len(d.Changes) > 0 {
+					fmt.Fprint(w, "| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n")
+					for _, ch := range d.Changes {
+						fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+					}
+					fmt.Fprintln(w)
 				}
-				fmt.Fprintln(w)
+			}
+			if d.Parity != nil {
+				fmt.Fprintf(w, "**Parity**: %s\n\n", mdEscape(parityHeadline(d.Parity)))
+				writeParityMarkdownBody(w, d.Parity)
 			}
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "> %s\n\n", mdEscape(envsync.Escape(n)))
@@ -209,6 +222,9 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget 
 				fmt.Fprintf(w, "%s: %d difference(s)\n", d.App.Name, len(d.Changes))
 				writeChangesByStore(w, d.Changes)
 			}
+			if d.Parity != nil && d.Err == nil {
+				writeParityText(w, d.Parity, "  ")
+			}
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "  note: %s\n", envsync.Escape(n))
 			}
@@ -229,6 +245,11 @@ func notify(ctx context.Context, url string, results []*envsync.AppDrift) error 
 			keys := make([]string, 0, len(d.Changes))
 			for _, ch := range d.Changes {
 				keys = append(keys, fmt.Sprintf("%s %s (%s)", ch.Action, ch.Key, ch.Store))
+			}
+			if d.Parity != nil {
+				for _, f := range d.Parity.Findings {
+					keys = append(keys, fmt.Sprintf("%s %s (%s)", f.Action, f.Key, f.Store))
+				}
 			}
 			fmt.Fprintf(&b, ":warning: *%s*: %d difference(s): %s\n", d.App.Name, len(d.Changes), strings.Join(keys, ", "))
 		default:

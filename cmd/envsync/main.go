@@ -82,6 +82,8 @@ Exit codes: 0 success, 1 error, 2 drift found (drift) or changes to apply
 			checkCommand(),
 			versionCommand(),
 			completionCommand(),
+			ecsCommand(),
+			parityCommand(),
 		}),
 	}
 }

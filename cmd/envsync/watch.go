@@ -80,6 +80,11 @@ func (m *watchMetrics) record(results []*envsync.AppDrift, took time.Duration) {
 		for _, ch := range d.Changes {
 			m.driftKeys.WithLabelValues(d.App.Name, ch.Store).Inc()
 		}
+		if d.Parity != nil {
+			for _, f := range d.Parity.Findings {
+				m.driftKeys.WithLabelValues(d.App.Name, f.Store).Inc()
+			}
+		}
 	}
 	if ok {
 		m.lastSuccess.SetToCurrentTime()
@@ -94,6 +99,11 @@ func appState(d *envsync.AppDrift) string {
 	var keys []string
 	for _, ch := range d.Changes {
 		keys = append(keys, fmt.Sprintf("%s %s %s %s", ch.Store, ch.Key, ch.Action, envsync.Fingerprint(ch.Key, ch.Old+"\x00"+ch.New)))
+	}
+	if d.Parity != nil {
+		for _, f := range d.Parity.Findings {
+			keys = append(keys, fmt.Sprintf("%s %s %s %s", f.Store, f.Key, f.Action, envsync.Fingerprint(f.Key, f.Old+"\x00"+f.New)))
+		}
 	}
 	slices.Sort(keys)
 	return strings.Join(keys, "\n")
