@@ -5,24 +5,31 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/envsync/envsync.Version=$(VERSION)
 FUZZTIME ?= 20s
 
-.PHONY: build test test-deps bench fuzz lint demo clean
+.PHONY: build test test-deps test-faults bench fuzz lint demo clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/envsync
 
-# Tests talk to a real AWS API endpoint (moto_server) and need it on PATH.
+# Tests talk to a real AWS API endpoint (moto_server). test-deps installs
+# nothing: it checks that moto_server is there and says how to get it.
 test-deps:
-	@command -v moto_server >/dev/null 2>&1 || pip install --quiet 'moto[server]' >/dev/null 2>&1 || { \
-	  echo "make: moto_server not found and could not be installed."; \
-	  echo "      install it with: pip install 'moto[server]'  (or set MOTO_SERVER=/path/to/moto_server)"; exit 1; }
+	@command -v $${MOTO_SERVER:-moto_server} >/dev/null 2>&1 || { \
+	  echo "make: moto_server not found (the tests run against it: a real AWS API on loopback)."; \
+	  echo "      install it, e.g. in a virtualenv: python3 -m venv .venv && .venv/bin/pip install 'moto[server]'"; \
+	  echo "      then put it on PATH or set MOTO_SERVER=/path/to/moto_server"; exit 1; }
 	$(GO) mod download
 
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
+# The fault-injection suite alone (it also runs in make test): moto behind a
+# proxy that loses replies, drops requests, hangs and throttles.
+test-faults: test-deps
+	$(GO) test -count=1 -timeout 10m -run '^TestFault' -v ./cmd/envsync
+
 bench: test-deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:

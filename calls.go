@@ -29,7 +29,7 @@ func (c *CallCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.Count(op)
 	next := c.Next
 	if next == nil {
-		next = http.DefaultTransport
+		next = countingTransport
 	}
 	return next.RoundTrip(req)
 }
@@ -44,6 +44,17 @@ func (c *CallCounter) Count(op string) {
 	c.calls[op]++
 	c.mu.Unlock()
 }
+
+// countingTransport is what a CallCounter without Next sends through:
+// http.DefaultTransport's settings, but with room to keep the connections
+// of a parallel run (DefaultTransport keeps 2 idle per host, so a run at
+// --parallel 64 would open a new connection for most requests).
+var countingTransport http.RoundTripper = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	return t
+}()
 
 // Client returns an *http.Client that counts through c.
 func (c *CallCounter) Client() *http.Client { return &http.Client{Transport: c} }

@@ -1,14 +1,17 @@
 package envsync
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,6 +26,10 @@ type Config struct {
 	Rules string
 	// Apps in file order.
 	Apps []*App
+
+	// Routes that overlap across apps, found once (index 1: with --prune).
+	overlapOnce [2]sync.Once
+	overlapErr  [2]error
 }
 
 // App is one application: where its variables come from and where each
@@ -34,6 +41,10 @@ type App struct {
 	Routes map[Class]string
 	// Restart is the ECS service to roll after a flag change (ecs://CLUSTER/SERVICE), or "".
 	Restart string
+	// Container is the app's container in the Restart service (sidecars are
+	// left alone), or "": then the only essential container, or the one named
+	// like the service.
+	Container string
 	// FlagsFile is the reviewed copy of the feature env file in git, resolved, or "".
 	FlagsFile string
 	// Phase says where the truth is: the source (migrating, the default) or
@@ -68,24 +79,36 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	p := &configParser{file: path}
 
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, p.yamlErr(err)
+	}
+	// A second document ("---") would be ignored by a plain Unmarshal: refuse it.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, p.errf(extra.Line, "a second YAML document (after ---): keep every app in one document")
+	} else if !errors.Is(err, io.EOF) {
 		return nil, p.yamlErr(err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, p.errf(0, "the file is empty; want version: 1 and apps:")
 	}
-	root := doc.Content[0]
+	root := deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
 		return nil, p.errf(root.Line, "want a mapping with version: and apps:")
 	}
 	var appsNode *yaml.Node
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		if seen[k.Value] {
-			return nil, p.errf(k.Line, "%q is set twice", k.Value)
+	seen := map[string]int{}
+	kvs, err := p.fields(root, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
+		if first, dup := seen[k.Value]; dup {
+			return nil, p.errf(k.Line, "%q is set twice (first on line %d)", k.Value, first)
 		}
-		seen[k.Value] = true
+		seen[k.Value] = k.Line
 		switch k.Value {
 		case "version":
 			if err := v.Decode(&cfg.Version); err != nil || cfg.Version != 1 {
@@ -98,7 +121,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 			}
 			cfg.Rules = cfg.resolve(s)
 		case "apps":
-			appsNode = v
+			appsNode = deref(v)
 		default:
 			return nil, p.errf(k.Line, "unknown field %q (want version, rules, apps)", k.Value)
 		}
@@ -113,11 +136,17 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		}
 		return nil, p.errf(line, "apps: want at least one app, e.g. apps: {web-production: {source: heroku://my-app, routes: {...}}}")
 	}
-	for i := 0; i+1 < len(appsNode.Content); i += 2 {
-		k, v := appsNode.Content[i], appsNode.Content[i+1]
-		if slices.ContainsFunc(cfg.Apps, func(a *App) bool { return a.Name == k.Value }) {
-			return nil, p.errf(k.Line, "app %q is defined twice", k.Value)
+	kvs, err = p.fields(appsNode, false)
+	if err != nil {
+		return nil, err
+	}
+	appLine := map[string]int{} // a map, not a scan: configs with many apps stay linear
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
+		if first, dup := appLine[k.Value]; dup {
+			return nil, p.errf(k.Line, "app %q is defined twice (first on line %d)", k.Value, first)
 		}
+		appLine[k.Value] = k.Line
 		app, err := p.app(cfg, k, v)
 		if err != nil {
 			return nil, err
@@ -183,6 +212,74 @@ func (c *Config) AppNames() []string {
 	return names
 }
 
+// deref follows a YAML alias (*name) to its anchored node (&name).
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// fields returns a mapping's key/value pairs with merge keys expanded
+// (<<: *base, or <<: [*a, *b]; a key written in the mapping beats a merged
+// one, an earlier merged mapping beats a later one) and, when extensions is
+// true, x-… keys dropped: the anchors of a DRY config live there. A key
+// written twice stays twice, for the caller to refuse.
+func (p *configParser) fields(n *yaml.Node, extensions bool) ([][2]*yaml.Node, error) {
+	return p.expand(n, extensions, map[*yaml.Node]bool{}, map[*yaml.Node]bool{})
+}
+
+// expand is fields for one mapping; open holds the mappings being expanded
+// (a merge into one of them is a cycle), merged those already expanded in
+// this call (merging one twice adds nothing), so the work stays linear.
+func (p *configParser) expand(n *yaml.Node, extensions bool, open, merged map[*yaml.Node]bool) ([][2]*yaml.Node, error) {
+	open[n] = true
+	defer delete(open, n)
+	var own, more [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case k.Tag == "!!merge":
+			v = deref(v)
+			srcs := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				srcs = v.Content
+			}
+			for _, src := range srcs {
+				if src = deref(src); src == nil || src.Kind != yaml.MappingNode {
+					return nil, p.errf(k.Line, "<<: want a mapping or a list of mappings to merge, e.g. <<: *defaults")
+				}
+				if open[src] {
+					return nil, p.errf(k.Line, "<<: merges a mapping into itself")
+				}
+				if merged[src] {
+					continue
+				}
+				merged[src] = true
+				kvs, err := p.expand(src, extensions, open, merged)
+				if err != nil {
+					return nil, err
+				}
+				more = append(more, kvs...)
+			}
+		case extensions && strings.HasPrefix(k.Value, "x-"):
+		default:
+			own = append(own, [2]*yaml.Node{k, v})
+		}
+	}
+	have := map[string]bool{}
+	for _, kv := range own {
+		have[kv[0].Value] = true
+	}
+	for _, kv := range more {
+		if !have[kv[0].Value] {
+			have[kv[0].Value] = true
+			own = append(own, kv)
+		}
+	}
+	return own, nil
+}
+
 type configParser struct{ file string }
 
 func (p *configParser) errf(line int, format string, args ...any) error {
@@ -202,6 +299,7 @@ func (p *configParser) yamlErr(err error) error {
 // str reads a string field; ${VAR} is replaced by the environment variable
 // VAR (an unset variable is an error), so one config serves several stages.
 func (p *configParser) str(v *yaml.Node, field string) (string, error) {
+	v = deref(v)
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || v.Value == "" {
 		return "", p.errf(v.Line, "%s: want a string", field)
 	}
@@ -224,6 +322,7 @@ var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 	app := &App{Name: k.Value, Routes: map[Class]string{}, Line: k.Line, Phase: PhaseMigrating}
+	v = deref(v)
 	if app.Name == "" || strings.ContainsAny(app.Name, " \t/") {
 		return nil, p.errf(k.Line, "app name %q: use letters, digits, '-' and '_'", app.Name)
 	}
@@ -231,9 +330,18 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 		return nil, p.errf(v.Line, "app %q: want a mapping with source: and routes:", app.Name)
 	}
 	var routes *yaml.Node
-	for i := 0; i+1 < len(v.Content); i += 2 {
-		fk, fv := v.Content[i], v.Content[i+1]
+	kvs, err := p.fields(v, true)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]int{}
+	for _, kv := range kvs {
+		fk, fv := kv[0], kv[1]
 		field := app.Name + "." + fk.Value
+		if first, dup := seen[fk.Value]; dup {
+			return nil, p.errf(fk.Line, "app %q: %s: is set twice (first on line %d); keep one", app.Name, fk.Value, first)
+		}
+		seen[fk.Value] = fk.Line
 		switch fk.Value {
 		case "source":
 			s, err := p.str(fv, field)
@@ -250,7 +358,7 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 			}
 			app.Source = cfg.ResolveSource(s)
 		case "routes":
-			routes = fv
+			routes = deref(fv)
 		case "restart":
 			s, err := p.str(fv, field)
 			if err != nil {
@@ -260,6 +368,12 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 				return nil, p.errf(fv.Line, "%s: %v", field, err)
 			}
 			app.Restart = s
+		case "container":
+			s, err := p.str(fv, field)
+			if err != nil {
+				return nil, err
+			}
+			app.Container = s
 		case "flags_file":
 			s, err := p.str(fv, field)
 			if err != nil {
@@ -267,13 +381,14 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 			}
 			app.FlagsFile = cfg.resolve(s)
 		case "phase":
+			fv = deref(fv)
 			ph, err := ParsePhase(fv.Value)
 			if err != nil || fv.Kind != yaml.ScalarNode {
 				return nil, p.errf(fv.Line, "%s: want migrating or cutover, got %q", field, fv.Value)
 			}
 			app.Phase, app.PhaseLine = ph, fv.Line
 		default:
-			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, flags_file, phase)", app.Name, fk.Value)
+			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, container, flags_file, phase)", app.Name, fk.Value)
 		}
 	}
 	if app.Source == "" {
@@ -286,8 +401,13 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 		}
 		return nil, p.errf(line, "app %q: routes: want a mapping of class → store URL", app.Name)
 	}
-	for i := 0; i+1 < len(routes.Content); i += 2 {
-		rk, rv := routes.Content[i], routes.Content[i+1]
+	kvs, err = p.fields(routes, false)
+	if err != nil {
+		return nil, err
+	}
+	routeLine := map[Class]int{}
+	for _, kv := range kvs {
+		rk, rv := kv[0], kv[1]
 		class, err := ParseClass(rk.Value)
 		if err != nil {
 			return nil, p.errf(rk.Line, "app %q: routes: %v", app.Name, err)
@@ -296,8 +416,9 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 			return nil, p.errf(rk.Line, "app %q: routes: ignore is never routed (those vars only mean something on Heroku)", app.Name)
 		}
 		if _, dup := app.Routes[class]; dup {
-			return nil, p.errf(rk.Line, "app %q: routes: %s is routed twice", app.Name, class)
+			return nil, p.errf(rk.Line, "app %q: routes: %s is routed twice (first on line %d)", app.Name, class, routeLine[class])
 		}
+		routeLine[class] = rk.Line
 		s, err := p.str(rv, app.Name+".routes."+rk.Value)
 		if err != nil {
 			return nil, err

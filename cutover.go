@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // storesPlan is the drift check of a cut-over app, whose stores are the
@@ -14,7 +15,8 @@ import (
 // flags that the reviewed copy does not carry yet is a note (commit it),
 // any other difference — a hand edit, a reviewed change never applied — is
 // drift, with who last changed the key. The plan returned wants what each
-// store holds, so the running service is compared with the stores.
+// store holds and has the stores' content as its entries, so the running
+// service is compared with the stores (parity), not with the source.
 func (e *Engine) storesPlan(ctx context.Context, cfg *Config, app *App, d *AppDrift) (*AppPlan, error) {
 	opts := e.Open
 	opts.BaseDir = cfg.Dir
@@ -34,6 +36,12 @@ func (e *Engine) storesPlan(ctx context.Context, cfg *Config, app *App, d *AppDr
 		}
 		if t.url == app.Routes[Feature] {
 			feature = t
+		}
+	}
+	// What the running service must see is what the stores hold.
+	for _, t := range targets {
+		for _, k := range slices.Sorted(maps.Keys(t.base.Vars)) {
+			p.Entries = append(p.Entries, Entry{Var: Var{Name: k, Value: t.base.Vars[k]}, Decision: Decision{Class: t.classes[0], Rule: "store", Reason: "held by " + t.url}, Route: t.url})
 		}
 	}
 	if feature == nil {

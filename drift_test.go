@@ -38,18 +38,3 @@ func TestShard(t *testing.T) {
 		}
 	}
 }
-
-func TestParseValueFrom(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/prod-AbCdEf:DATABASE_URL::": {"acme/prod", "DATABASE_URL"},
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/prod-AbCdEf":                {"acme/prod", ""},
-		"acme/prod:API_KEY::":                                   {"acme/prod", "API_KEY"},
-		"arn:aws:ssm:us-east-1:1:parameter/x":                   {"", ""},
-		"arn:aws:secretsmanager:us-east-1:1:secret:short-x:K::": {"short-x", "K"},
-	} {
-		name, key := parseValueFrom(in)
-		if name != want[0] || key != want[1] {
-			t.Errorf("parseValueFrom(%q) = %q, %q; want %q, %q", in, name, key, want[0], want[1])
-		}
-	}
-}

@@ -93,6 +93,8 @@ type Problem struct {
 type UnrepresentableError struct {
 	Store    string
 	Problems []Problem
+	// In names the format, e.g. "Secrets Manager"; "" means an ECS env file.
+	In string
 }
 
 func (e *UnrepresentableError) Error() string {
@@ -100,7 +102,11 @@ func (e *UnrepresentableError) Error() string {
 	if e.Store != "" {
 		fmt.Fprintf(&b, "%s: ", e.Store)
 	}
-	fmt.Fprintf(&b, "%d value(s) %v in an ECS env file:", len(e.Problems), ErrUnrepresentable)
+	in := e.In
+	if in == "" {
+		in = "an ECS env file"
+	}
+	fmt.Fprintf(&b, "%d value(s) %v in %s:", len(e.Problems), ErrUnrepresentable, in)
 	for _, p := range e.Problems {
 		fmt.Fprintf(&b, "\n  %s: %s", p.Key, p.Reason)
 	}

@@ -88,8 +88,8 @@ func SetPhase(path string, data []byte, appName string, phase Phase) (*PhaseEdit
 	if err != nil {
 		return nil, err
 	}
-	if node.Style&yaml.FlowStyle != 0 {
-		return nil, &PosError{File: path, Line: node.Line, Err: fmt.Errorf("%w: app %q is written in flow style ({…}); set phase: %s by hand", ErrInvalid, appName, phase)}
+	if node.Kind != yaml.MappingNode || len(node.Content) == 0 || node.Style&yaml.FlowStyle != 0 {
+		return nil, &PosError{File: path, Line: node.Line, Err: fmt.Errorf("%w: app %q is not a block mapping of its own (flow style {…}, or an alias); set phase: %s by hand", ErrInvalid, appName, phase)}
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	edit := &PhaseEdit{Changed: true}
@@ -110,7 +110,7 @@ func SetPhase(path string, data []byte, appName string, phase Phase) (*PhaseEdit
 		if valNode.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 			end += 2
 		}
-		if start < 0 || end > len(line) || valNode.Line != keyNode.Line {
+		if start < 0 || end > len(line) || valNode.Line != keyNode.Line || valNode.Kind != yaml.ScalarNode || valNode.Anchor != "" {
 			return nil, &PosError{File: path, Line: valNode.Line, Err: fmt.Errorf("%w: cannot edit phase: here; set it to %s by hand", ErrInvalid, phase)}
 		}
 		nl := append(append(append([]byte{}, line[:start]...), phase...), line[end:]...)
@@ -141,9 +141,9 @@ func SetPhase(path string, data []byte, appName string, phase Phase) (*PhaseEdit
 	if err != nil {
 		return nil, fmt.Errorf("setting phase: %s would break %s (nothing written): %w", phase, path, err)
 	}
-	for _, a := range check.Apps {
-		if a.Name == appName && a.Phase != phase {
-			return nil, fmt.Errorf("setting phase: %s in %s did not take (nothing written); set it by hand", phase, path)
+	for i, a := range check.Apps {
+		if a.Name == appName && a.Phase != phase || a.Name != appName && a.Phase != cfg.Apps[i].Phase {
+			return nil, fmt.Errorf("setting phase: %s in %s did not take, or changed another app (nothing written); set it by hand", phase, path)
 		}
 	}
 	return edit, nil

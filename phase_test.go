@@ -89,8 +89,18 @@ func TestSetPhase(t *testing.T) {
 
 func TestSetPhaseRefuses(t *testing.T) {
 	flow := "version: 1\napps:\n  web: {source: heroku://a, routes: {feature: s3://b/a.env}}\n"
-	if _, err := envsync.SetPhase("envsync.yaml", []byte(flow), "web", envsync.PhaseCutover); err == nil || !strings.Contains(err.Error(), "envsync.yaml:3: invalid: app \"web\" is written in flow style") {
+	if _, err := envsync.SetPhase("envsync.yaml", []byte(flow), "web", envsync.PhaseCutover); err == nil || !strings.Contains(err.Error(), "envsync.yaml:3: invalid: app \"web\" is not a block mapping of its own") {
 		t.Errorf("flow style: err = %v", err)
+	}
+	// A phase merged from a shared anchor: an own phase: line is added, the
+	// anchor (and so every other app) is left alone.
+	merged := "version: 1\nx-base: &base\n  phase: cutover\n  source: heroku://a\napps:\n  web:\n    <<: *base\n    routes: {feature: s3://b/a.env}\n  api:\n    <<: *base\n    routes: {feature: s3://b/b.env}\n"
+	if e, err := envsync.SetPhase("envsync.yaml", []byte(merged), "web", envsync.PhaseMigrating); err != nil || !strings.Contains(string(e.Data), "    phase: migrating\n    <<: *base\n") || !strings.Contains(string(e.Data), "x-base: &base\n  phase: cutover\n") {
+		t.Errorf("merged phase: err = %v\n%s", err, e.Data)
+	}
+	aliased := "version: 1\nx-base: &base\n  source: heroku://a\n  routes: {feature: s3://b/a.env}\napps:\n  web: *base\n"
+	if _, err := envsync.SetPhase("envsync.yaml", []byte(aliased), "web", envsync.PhaseCutover); err == nil || !strings.Contains(err.Error(), "set phase: cutover by hand") {
+		t.Errorf("an app that is an alias: err = %v", err)
 	}
 	if _, err := envsync.SetPhase("envsync.yaml", []byte(phaseConfig), "nope", envsync.PhaseCutover); !errors.Is(err, envsync.ErrNotFound) {
 		t.Errorf("unknown app: err = %v", err)

@@ -134,6 +134,8 @@ type target struct {
 	classOf   map[string]Class // key → class, for the keys routed here
 	sensitive bool
 	changes   []Change
+	// kept are keys found only in the store and left there (no --prune).
+	kept map[string]bool
 }
 
 // applyOrder is the order stores are written in: secrets first, then
@@ -158,6 +160,9 @@ func (e *Engine) plan(ctx context.Context, cfg *Config, app *App, attributeExtra
 	opts.BaseDir = cfg.Dir
 	targets, err := openTargets(ctx, app, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.checkOverlaps(ctx, opts, e.Prune); err != nil {
 		return nil, err
 	}
 	src, err := OpenSource(ctx, app.Source, opts)
@@ -197,6 +202,10 @@ func openTargets(ctx context.Context, app *App, opts OpenOptions) ([]*target, er
 			st, err := Open(ctx, url, opts)
 			if err != nil {
 				return nil, fmt.Errorf("app %q: %w", app.Name, err)
+			}
+			if so, ok := st.(SourceOnly); ok && so.SourceOnly() {
+				return nil, WithHint(fmt.Errorf("app %q: routes: %s → %s: %w: it is a source; envsync never writes or deletes there", app.Name, class, url, ErrInvalid),
+					"route the class to s3://, tfvars:, secretsmanager:// or file:, and keep heroku:// as the app's source")
 			}
 			t = &target{url: url, store: st, classOf: map[string]Class{}}
 			byURL[url] = t
@@ -289,6 +298,10 @@ func (p *AppPlan) diff(t *target, prune bool) {
 			if !prune {
 				ch.Action = Extra
 				t.want[ch.Key] = ch.Old // left alone
+				if t.kept == nil {
+					t.kept = map[string]bool{}
+				}
+				t.kept[ch.Key] = true
 				p.Extra = append(p.Extra, ch)
 				continue
 			}
@@ -391,12 +404,35 @@ func (p *AppPlan) Validate() error {
 		}
 		if v, ok := t.store.(Validator); ok {
 			if err := v.Validate(t.want); err != nil {
-				errs = append(errs, fmt.Errorf("app %q: %w", p.App.Name, err))
+				errs = append(errs, WithHint(fmt.Errorf("app %q: %w", p.App.Name, err), p.validateHint(t, err)))
 			}
 		}
 	}
 	p.validated = len(errs) == 0
-	return errors.Join(errs...)
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return WithHint(errors.Join(errs...), Hint(errs[0]))
+}
+
+// validateHint says where to fix a value a store cannot carry: at the source,
+// or, when every bad key is only in the store (kept because there is no
+// --prune), in the store itself.
+func (p *AppPlan) validateHint(t *target, err error) string {
+	const atSource = "fix these values at the source (or route the class elsewhere); nothing was written"
+	var ue *UnrepresentableError
+	if !errors.As(err, &ue) || len(ue.Problems) == 0 {
+		return atSource
+	}
+	for _, pr := range ue.Problems {
+		if !t.kept[pr.Key] {
+			return atSource
+		}
+	}
+	return "those values are only in " + t.url + " (set there by hand), not in the source: fix or remove them there, or run with --prune to delete them; nothing was written"
 }
 
 // Apply validates the plan (unless Validate already passed), then writes each store that has changes:
@@ -452,4 +488,24 @@ func CountClasses(entries []Entry) map[Class]int {
 		counts[e.Class]++
 	}
 	return counts
+}
+
+// Store returns the opened store of a route URL, or nil.
+func (p *AppPlan) Store(url string) Store {
+	for _, t := range p.targets {
+		if t.url == url {
+			return t.store
+		}
+	}
+	return nil
+}
+
+// Snapshot returns what the store of a route URL held when planned, or nil.
+func (p *AppPlan) Snapshot(url string) *Snapshot {
+	for _, t := range p.targets {
+		if t.url == url {
+			return t.base
+		}
+	}
+	return nil
 }

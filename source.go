@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -28,13 +29,30 @@ func OpenSource(ctx context.Context, src string, opts OpenOptions) (Source, erro
 		_, _, err := ParseStoreURL(src)
 		return nil, err
 	}
-	return &fileSource{path: src}, nil
+	return &fileSource{path: src, files: opts.Files}, nil
 }
 
-// fileSource reads an export or a dotenv file.
-type fileSource struct{ path string }
+// fileSource reads an export or a dotenv file; with the run's file cache,
+// apps sharing one file parse it once.
+type fileSource struct {
+	path  string
+	files *FileCache
+}
 
 func (f *fileSource) Read(ctx context.Context) (*Snapshot, error) {
+	if f.files == nil {
+		return f.read()
+	}
+	v, err := f.files.Load("source:"+f.path, func() (any, error) { return f.read() })
+	if err != nil {
+		return nil, err
+	}
+	snap := *v.(*Snapshot) // callers get their own map
+	snap.Vars = maps.Clone(snap.Vars)
+	return &snap, nil
+}
+
+func (f *fileSource) read() (*Snapshot, error) {
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -62,6 +80,11 @@ func (f *fileSource) Read(ctx context.Context) (*Snapshot, error) {
 func ParseExport(name string, data []byte) (map[string]string, error) {
 	fail := func(off int64, format string, args ...any) error {
 		return &PosError{File: name, Line: lineAt(data, off), Err: fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)}
+	}
+	if !utf8.Valid(data) {
+		// encoding/json would replace the bad bytes with U+FFFD: a value
+		// stored with other bytes than the export holds.
+		return nil, fail(int64(firstInvalidUTF8(data)), "not valid UTF-8 (a heroku config --json export always is): re-export the file")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
@@ -154,24 +177,52 @@ func ParseDotenv(name string, data []byte) (map[string]string, error) {
 		return vars, nil
 	}
 	// godotenv's errors carry neither a line nor a safe message (they quote
-	// the value): find the first line after the longest prefix that parses.
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	good := 0
-	for n := 1; n <= len(lines); n++ {
-		if _, perr := godotenv.UnmarshalBytes(bytes.Join(lines[:n], nil)); perr == nil {
-			good = n
-		}
+	// the value): find the statement that fails by parsing the file again one
+	// statement at a time. A statement is one line, or several when a quoted
+	// value spans lines; each line is parsed once (again only when it may close
+	// a quote), so a bad last line in a long file costs one more pass, not one
+	// pass per line.
+	line, perr := dotenvErrorLine(data)
+	if perr == nil {
+		perr = err
 	}
-	line := min(good+1, len(lines))
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	line = min(max(line, 1), len(lines))
 	text := strings.TrimSpace(string(lines[line-1]))
 	reason := "not a NAME=value line"
 	switch {
-	case strings.Contains(err.Error(), "unterminated quoted value"):
+	case strings.Contains(perr.Error(), "unterminated quoted value"):
 		reason = "unterminated quoted value: close the quote"
 	case text != "" && !dotenvName.MatchString(text):
 		reason = "not a NAME=value line (names are letters, digits and _, and cannot start with a digit)"
 	}
 	return nil, &PosError{File: name, Line: line, Err: fmt.Errorf("%w: %s", ErrInvalid, reason)}
+}
+
+// dotenvErrorLine returns the 1-based line of the statement godotenv cannot
+// parse and its error, or 0 and nil when every statement parses on its own.
+func dotenvErrorLine(data []byte) (int, error) {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	start := 0        // first line of the pending statement
+	var pending error // the pending statement's error (an open quote)
+	for i, l := range lines {
+		if pending != nil && !bytes.ContainsAny(l, `"'`) {
+			continue // cannot close the open quote: no need to parse again
+		}
+		_, err := godotenv.UnmarshalBytes(bytes.Join(lines[start:i+1], nil))
+		switch {
+		case err == nil:
+			start, pending = i+1, nil
+		case strings.Contains(err.Error(), "unterminated quoted value"):
+			pending = err // a quoted value may go on over the next lines
+		default:
+			return start + 1, err
+		}
+	}
+	if pending != nil {
+		return start + 1, pending
+	}
+	return 0, nil
 }
 
 func firstInvalidUTF8(b []byte) int {

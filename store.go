@@ -86,6 +86,18 @@ type OpenOptions struct {
 	// HTTPClient, when set, is used for every API call (it counts them in tests
 	// and in `--verbose` runs). Nil means the SDK's default.
 	HTTPClient *http.Client
+	// Parallel is how many apps the run works on at once; stores size their
+	// connection pools to it. 0 means the default.
+	Parallel int
+	// Files, when set, is the run's cache of parsed local files: a file two
+	// routes share is parsed once.
+	Files *FileCache
+	// RateLimit, when set, is the run's share of a rate-limited API's budget
+	// (Heroku's), shared by every goroutine of the run.
+	RateLimit *RateBudget
+	// NoAddons tells a heroku:// source that add-on ownership is not needed
+	// (drift): it then reads an app with one request instead of two.
+	NoAddons bool
 }
 
 // OpenFunc opens the store at u. It must not make network calls: problems

@@ -32,7 +32,10 @@ type EditResult struct {
 	// Before is what the successful attempt read (after any retries), so
 	// Before → After is exactly this edit.
 	Before, After *Snapshot
-	// Changed is false when the store already held the edit: nothing was written.
+	// Changed is false when the store already held the edit before this
+	// command wrote anything. It is true after a write, and after a conflict
+	// that left the store holding the edit (a retried write meeting its own
+	// earlier, unacknowledged write).
 	Changed bool
 	// Retries counts conflicts that were resolved by re-reading.
 	Retries int
@@ -68,6 +71,12 @@ func ApplyEdit(ctx context.Context, st Store, e Edit) (*EditResult, error) {
 		res.Before = base // the content this attempt edits: After differs from it only by the edit
 		if maps.Equal(vars, base.Vars) && (base.Exists || len(vars) == 0) {
 			res.After = base
+			// After a conflict, a store that holds the edit holds it because
+			// of a write: ours, whose reply was lost and whose retry met
+			// our own change, or an identical one. Either way the edit took
+			// effect with this command, and what follows a change (a
+			// restart) must follow it.
+			res.Changed = res.Retries > 0
 			return res, nil
 		}
 		err := st.Write(ctx, &WriteRequest{Base: base, Vars: vars, Sensitive: e.Sensitive, Meta: e.Meta})

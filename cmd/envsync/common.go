@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/classify"
@@ -120,12 +121,9 @@ func actor() string {
 	return "unknown"
 }
 
-// isTerminal reports whether r is a terminal (a character device).
+// isTerminal reports whether r is a terminal. /dev/null is a character
+// device but not a terminal: ask the terminal driver (golang.org/x/term).
 func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }

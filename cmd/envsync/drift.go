@@ -18,12 +18,11 @@ import (
 )
 
 func driftFlags() []cli.Flag {
-	return []cli.Flag{appFlag(), rulesFlag(), formatFlag(),
-		&cli.IntFlag{Name: "parallel", Aliases: []string{"p"}, Value: 8, EnvVars: []string{"ENVSYNC_PARALLEL"}, Usage: "check this many apps at once"},
-		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks)"},
-		&cli.DurationFlag{Name: "timeout", Value: time.Minute, EnvVars: []string{"ENVSYNC_TIMEOUT"}, Usage: "give up on an app after this long (it counts as an error)"},
+	return []cli.Flag{appFlag(), rulesFlag(), formatFlag(), parallelFlag(),
+		&cli.StringFlag{Name: "shard", EnvVars: []string{"ENVSYNC_SHARD"}, Usage: "K/N: check only the apps of shard K of N (for a CI matrix or several scheduled tasks); shards share the account's Heroku rate limit"},
+		timeoutFlag(),
 		&cli.StringFlag{Name: "notify", EnvVars: []string{"ENVSYNC_NOTIFY_URL"}, Usage: "post a summary to this Slack incoming webhook (or any URL taking Slack's JSON) on drift or error; treated as a secret"},
-		&cli.BoolFlag{Name: "no-ecs", Usage: "skip reading what the restart: services run"},
+		&cli.BoolFlag{Name: "no-ecs", EnvVars: []string{"ENVSYNC_NO_ECS"}, Usage: "skip reading what the restart: services run"},
 	}
 }
 
@@ -33,13 +32,14 @@ func driftCommand() *cli.Command {
 		Usage: "compare each app's source with every routed store and with what its ECS service runs",
 		Description: `The nightly check. For each app it reports keys missing from a store (add),
 values that differ (update), keys that exist only in a store (extra), and,
-when the app names restart: ecs://CLUSTER/SERVICE, a container that does not
-load the feature env file, a secrets entry pointing at a key the secret lacks,
-and an environment value that differs from tfvars. Where the S3 env file
-keeps versions, each difference says who last changed the key there
-(envsync flags, envsync import, or by hand). An app with phase: cutover is
-not compared with its source: its flags_file (the reviewed copy) is compared
-with the S3 env file, and a key changed there with envsync flags that the
+when the app names restart: ecs://CLUSTER/SERVICE, the parity of the app's
+container with the source (see envsync parity): keys it will not see, keys
+with another value, shadowed keys, keys the source lacks, an env file it does
+not load, a secrets entry ECS cannot resolve, a missing service. Where the S3
+env file keeps versions, each difference says who last changed the key there
+(envsync flags, envsync import, or by hand). An app with phase: cutover is not
+compared with its source: its flags_file (the reviewed copy) is compared with
+the S3 env file, and a key changed there with envsync flags that the
 flags_file does not carry yet is a note, not drift. Values of secrets are
 never shown: only "(sensitive)" and a short fingerprint.
 
@@ -57,10 +57,11 @@ type driftRun struct {
 	timeout  time.Duration
 	read     envsync.DeploymentReader
 	progress func(done, total int)
+	budget   *envsync.RateBudget // Heroku's, shared by the run
 }
 
 func prepareDrift(c *cli.Context) (*driftRun, error) {
-	shard, par, timeout, noECS := c.String("shard"), c.Int("parallel"), c.Duration("timeout"), c.Bool("no-ecs")
+	shard, noECS := c.String("shard"), c.Bool("no-ecs")
 	s, err := newSetup(c, false)
 	if err != nil {
 		return nil, err
@@ -70,25 +71,22 @@ func prepareDrift(c *cli.Context) (*driftRun, error) {
 		if err != nil {
 			return nil, err
 		}
+		all := len(s.apps)
 		s.apps = envsync.Shard(s.apps, k, n)
+		if len(s.apps) == 0 {
+			warnf(c.App.ErrWriter, "shard %d/%d has none of the %d app(s); nothing to check", k, n, all)
+		}
 	}
-	r := &driftRun{setup: s, eng: s.engine(false), par: par, timeout: timeout}
+	o := runOptions(c, &s.opts, "checked", len(s.apps))
+	r := &driftRun{setup: s, eng: s.engine(false), par: o.Parallel, timeout: o.Timeout, progress: o.Progress, budget: s.opts.RateLimit}
 	if !noECS {
 		r.read = ecs.ReadDeployment
-	}
-	if errw := c.App.ErrWriter; isTerminal(errw) && len(s.apps) > 1 {
-		r.progress = func(done, total int) {
-			progressf(errw, true, "envsync: checked %d/%d apps", done, total)
-			if done == total {
-				progressf(errw, true, "")
-			}
-		}
 	}
 	return r, nil
 }
 
 func (r *driftRun) run(ctx context.Context) []*envsync.AppDrift {
-	return r.eng.DriftAll(ctx, r.cfg, r.apps, r.par, r.timeout, r.read, r.progress)
+	return r.eng.DriftAll(ctx, r.cfg, r.apps, envsync.RunOptions{Parallel: r.par, Timeout: r.timeout, Progress: r.progress}, r.read)
 }
 
 func parseShard(s string) (k, n int, err error) {
@@ -112,8 +110,9 @@ func runDrift(c *cli.Context) error {
 		return err
 	}
 	defer r.logCalls()
+	defer reportRateLimit(c, r.budget)
 	results := r.run(c.Context)
-	if err := writeDrift(c.App.Writer, format, results); err != nil {
+	if err := writeDrift(c.App.Writer, format, results, r.budget); err != nil {
 		return err
 	}
 	code := driftExitCode(results)
@@ -148,17 +147,35 @@ type driftAppJSON struct {
 	Error   *string      `json:"error"`
 	Changes []changeJSON `json:"changes"`
 	Notes   []string     `json:"notes,omitempty"`
+	Parity  *parityJSON  `json:"parity,omitempty"`
 }
 
-func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
+// rateLimitJSON is what a run spent of the account's Heroku rate limit.
+type rateLimitJSON struct {
+	Used int  `json:"used"`
+	Left *int `json:"left"` // null when Heroku did not say
+}
+
+func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget *envsync.RateBudget) error {
 	switch format {
 	case formatJSON:
 		doc := struct {
-			Drift bool           `json:"drift"`
-			Apps  []driftAppJSON `json:"apps"`
+			Drift  bool           `json:"drift"`
+			Apps   []driftAppJSON `json:"apps"`
+			Heroku *rateLimitJSON `json:"heroku_rate_limit,omitempty"`
 		}{Apps: []driftAppJSON{}}
+		if budget != nil && budget.Used() > 0 {
+			doc.Heroku = &rateLimitJSON{Used: budget.Used()}
+			if n := budget.Left(); n >= 0 {
+				doc.Heroku.Left = &n
+			}
+		}
 		for _, d := range results {
 			a := driftAppJSON{App: d.App.Name, Changes: changeList(d.Changes), Notes: d.Notes}
+			if d.Parity != nil {
+				pj := toParityJSON(d.Parity)
+				a.Parity = &pj
+			}
 			if d.Err != nil {
 				msg := d.Err.Error()
 				a.Error = &msg
@@ -175,16 +192,30 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			case !d.Drifted():
 				fmt.Fprintf(w, "### %s: no drift\n\n", mdEscape(d.App.Name))
 			default:
-				fmt.Fprintf(w, "### %s: %d difference(s)\n\n| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n", mdEscape(d.App.Name), len(d.Changes))
-				for _, ch := range d.Changes {
-					fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+				fmt.Fprintf(w, "### %s: %d difference(s)\n\n", mdEscape(d.App.Name), len(d.Changes))
+				if len(d.Changes) > 0 {
+					fmt.Fprint(w, "| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n")
+					for _, ch := range d.Changes {
+						fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+					}
+					fmt.Fprintln(w)
 				}
-				fmt.Fprintln(w)
 				writeProvMarkdown(w, d.Changes)
+			}
+			if d.Parity != nil {
+				fmt.Fprintf(w, "**Parity**: %s\n\n", mdEscape(parityHeadline(d.Parity)))
+				writeParityMarkdownBody(w, d.Parity)
 			}
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "> %s\n\n", mdEscape(envsync.Escape(n)))
 			}
+		}
+		if budget != nil && budget.Used() > 0 {
+			left := "unknown"
+			if n := budget.Left(); n >= 0 {
+				left = fmt.Sprint(n)
+			}
+			fmt.Fprintf(w, "Heroku rate limit: this run used %d request token(s); %s left in the account's bucket.\n\n", budget.Used(), left)
 		}
 	default:
 		for _, d := range results {
@@ -196,6 +227,9 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift) error {
 			default:
 				fmt.Fprintf(w, "%s: %d difference(s)\n", d.App.Name, len(d.Changes))
 				writeChangesByStore(w, d.Changes)
+			}
+			if d.Parity != nil && d.Err == nil {
+				writeParityText(w, d.Parity, "  ")
 			}
 			for _, n := range d.Notes {
 				fmt.Fprintf(w, "  note: %s\n", envsync.Escape(n))
@@ -217,6 +251,11 @@ func notify(ctx context.Context, url string, results []*envsync.AppDrift) error 
 			keys := make([]string, 0, len(d.Changes))
 			for _, ch := range d.Changes {
 				keys = append(keys, fmt.Sprintf("%s %s (%s)", ch.Action, ch.Key, ch.Store))
+			}
+			if d.Parity != nil {
+				for _, f := range d.Parity.Findings {
+					keys = append(keys, fmt.Sprintf("%s %s (%s)", f.Action, f.Key, f.Store))
+				}
 			}
 			fmt.Fprintf(&b, ":warning: *%s*: %d difference(s): %s\n", d.App.Name, len(d.Changes), strings.Join(keys, ", "))
 		default:

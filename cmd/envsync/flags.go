@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -51,7 +52,7 @@ the S3 file is written.`,
 			{Name: "history", Usage: "the file's versions, newest first: when, who, why, which keys changed", Flags: common(&cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most this many versions"}), Action: flagsHistory},
 			{Name: "rollback", Usage: "write an older version's content as a new version", Flags: common(write(&cli.StringFlag{Name: "to", Usage: "the version id (default: the one before the current)"}, &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking"})...), Action: flagsRollback},
 			{Name: "apply", Usage: "push a reviewed env file (the one merged in git), if it differs", Flags: common(write(&cli.StringFlag{Name: "from", Usage: "the env file (default: the app's flags_file)"},
-				&cli.BoolFlag{Name: "prune", Usage: "delete keys found only in the S3 file (default: leave them, like import)"},
+				&cli.BoolFlag{Name: "prune", EnvVars: []string{"ENVSYNC_PRUNE"}, Usage: "delete keys found only in the S3 file (default: leave them, like import)"},
 				&cli.BoolFlag{Name: "overwrite-flags", Usage: "write the file's value over a flag changed with envsync flags that the file does not carry (default: hold it)"})...), Action: flagsApply},
 		},
 	}
@@ -243,7 +244,7 @@ func (f *flagsRun) edit(ctx context.Context, set map[string]string, unset []stri
 			infof(f.errw, "%s already has that", f.app.Source)
 		}
 	}
-	if res.Changed {
+	if res.Changed || f.restart.restart { // a requested restart is never skipped
 		return f.rollService(ctx)
 	}
 	return nil
@@ -274,7 +275,13 @@ func (f *flagsRun) rollService(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.restart.timeout)
 	defer cancel()
-	return svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) { progressf(f.errw, f.restart.tty, "%s", p) })
+	err = svc.Wait(ctx, id, 5*time.Second, func(p ecs.Progress) { progressf(f.errw, f.restart.tty, "%s", p) })
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		cluster, service, _ := envsync.ParseECSURL(f.app.Restart)
+		return envsync.WithHint(fmt.Errorf("%s was written and %s is restarting (deployment %s), but it was not stable within %s: %w", f.flags.URL, f.app.Restart, id, f.restart.timeout, context.DeadlineExceeded),
+			fmt.Sprintf("the change is in place; follow the rollout with: aws ecs describe-services --cluster %s --services %s", cluster, service))
+	}
+	return err
 }
 
 func flagsHistory(c *cli.Context) error {

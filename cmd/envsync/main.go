@@ -22,7 +22,7 @@ import (
 const (
 	exitOK      = 0
 	exitError   = 1
-	exitChanges = 2 // plan: changes to apply; drift: drift found
+	exitChanges = 2 // drift: drift found; plan --detailed-exitcode: changes to apply
 )
 
 func main() {
@@ -35,7 +35,11 @@ func main() {
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, interspersed(app, args))
+	shapeCommands(app)
+	args, err := normalizeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	var ex *exitCodeError
 	switch {
 	case err == nil:
@@ -56,7 +60,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 routes each class to its home on AWS, finds drift, and flips feature flags
 without a deploy.
 
-Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.`,
+Exit codes: 0 success, 1 error, 2 drift found (drift) or changes to apply
+(plan --detailed-exitcode).`,
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
@@ -67,7 +72,7 @@ Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.
 			&cli.BoolFlag{Name: "verbose", EnvVars: []string{"ENVSYNC_VERBOSE"}, Usage: "log debug detail (names, classes, store URLs and API call counts; never values) to stderr"},
 		},
 		Before: setupLogging,
-		Commands: []*cli.Command{
+		Commands: bounded([]*cli.Command{
 			classifyCommand(),
 			planCommand(),
 			importCommand(),
@@ -75,7 +80,11 @@ Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.
 			watchCommand(),
 			flagsCommand(),
 			checkCommand(),
+			versionCommand(),
+			completionCommand(),
+			ecsCommand(),
+			parityCommand(),
 			cutoverCommand(),
-		},
+		}),
 	}
 }

@@ -61,18 +61,19 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"heroku-app":    herokuApp,
-			"heroku-addon":  herokuAddon,
-			"heroku-set":    herokuSet,
-			"heroku-writes": herokuWrites,
-			"mkbucket":      mkbucket,
-			"s3get":         s3get,
-			"s3put":         s3put,
-			"smget":         smget,
-			"smput":         smput,
-			"mode":          fileMode,
-			"ecs-service":   ecsService,
-			"webhook":       webhook,
+			"heroku-app":     herokuApp,
+			"heroku-addon":   herokuAddon,
+			"heroku-set":     herokuSet,
+			"heroku-writes":  herokuWrites,
+			"mkbucket":       mkbucket,
+			"s3get":          s3get,
+			"s3put":          s3put,
+			"smget":          smget,
+			"smput":          smput,
+			"mode":           fileMode,
+			"ecs-service":    ecsService,
+			"ecs-containers": ecsContainers,
+			"webhook":        webhook,
 		},
 	})
 }
@@ -204,7 +205,7 @@ func fileMode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// ecs-service CLUSTER SERVICE [env:K=V] [file:s3://…] [secret:K=ARN]: a service
+// ecs-service CLUSTER SERVICE [env:K=V] [file:s3://…] [secret:K=ARN|NAME:KEY]: a service
 // whose one container loads those.
 func ecsService(ts *testscript.TestScript, neg bool, args []string) {
 	awsEnv(ts)
@@ -218,6 +219,12 @@ func ecsService(ts *testscript.TestScript, neg bool, args []string) {
 		case "file":
 			ct.EnvFiles = append(ct.EnvFiles, rest)
 		case "secret":
+			if name, key, ok := strings.Cut(v, ":"); ok && !strings.HasPrefix(v, "arn:") {
+				// secret:K=NAME:KEY — the full ARN of NAME, as ecs render prints it.
+				out, err := smclient(ts).DescribeSecret(ctxOf(ts), &secretsmanager.DescribeSecretInput{SecretId: &name})
+				ts.Check(err)
+				v = aws.ToString(out.ARN) + ":" + key + "::"
+			}
 			ct.Secrets[k] = v
 		}
 	}
@@ -245,4 +252,48 @@ func webhook(ts *testscript.TestScript, neg bool, args []string) {
 	}))
 	ts.Defer(srv.Close)
 	ts.Setenv("WEBHOOK_URL", srv.URL+"/services/T000/B000/XXXXXXXX")
+}
+
+// ecs-containers RENDER.json OUT.json [drop-secret:KEY] [envfile:s3://…] [env:K=V] [sidecar]:
+// write the containerDefinitions of a task definition whose app container
+// "web" is the containerDefinition of `envsync ecs render --format json`
+// merged into a minimal definition, changed as asked, for
+// `aws ecs register-task-definition --container-definitions file://OUT.json`.
+func ecsContainers(ts *testscript.TestScript, neg bool, args []string) {
+	var doc struct {
+		ContainerDefinition map[string]any `json:"containerDefinition"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &doc))
+	web := map[string]any{"name": "web", "image": "acme/web:1", "memory": 512, "essential": true}
+	for k, v := range doc.ContainerDefinition {
+		web[k] = v
+	}
+	defs := []map[string]any{web}
+	for _, a := range args[2:] {
+		kind, rest, _ := strings.Cut(a, ":")
+		switch kind {
+		case "drop-secret":
+			var kept []any
+			for _, s := range web["secrets"].([]any) {
+				if s.(map[string]any)["name"] != rest {
+					kept = append(kept, s)
+				}
+			}
+			web["secrets"] = kept
+		case "envfile":
+			web["environmentFiles"] = append(web["environmentFiles"].([]any), map[string]any{"type": "s3", "value": "arn:aws:s3:::" + strings.TrimPrefix(rest, "s3://")})
+		case "env":
+			k, v, _ := strings.Cut(rest, "=")
+			env, _ := web["environment"].([]any)
+			web["environment"] = append(env, map[string]any{"name": k, "value": v})
+		case "sidecar":
+			defs = append(defs, map[string]any{"name": "log-router", "image": "amazon/aws-for-fluent-bit:stable", "memory": 128, "essential": false,
+				"environment": []any{map[string]any{"name": "FLB_LOG_LEVEL", "value": "info"}}})
+		default:
+			ts.Fatalf("ecs-containers: unknown change %q", a)
+		}
+	}
+	data, err := json.MarshalIndent(defs, "", "  ")
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), data, 0o644))
 }

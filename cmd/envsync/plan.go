@@ -18,8 +18,12 @@ func planCommand() *cli.Command {
 and prints the changes an import would make. Secret values show as
 "(sensitive)" with a short fingerprint.
 
-Exit codes: 0 no changes, 2 changes to apply, 1 error.`,
-		Flags:  []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), overwriteFlagsFlag()},
+Exit codes: 0 success (with or without changes), 1 error; with
+--detailed-exitcode, 0 no changes, 2 changes to apply, 1 error (as terraform
+plan -detailed-exitcode). envsync drift always answers 0/2/1.`,
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), overwriteFlagsFlag(), parallelFlag(), timeoutFlag(),
+			&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"ENVSYNC_DETAILED_EXITCODE"}, Usage: "exit 2 when there are changes to apply (0 none, 1 error), as terraform plan -detailed-exitcode"},
+		},
 		Action: func(c *cli.Context) error { return runPlan(c, false) },
 	}
 }
@@ -36,7 +40,7 @@ with who, when and why) unless --overwrite-flags. An app with phase: cutover
 is refused: its stores are the truth.
 
 Asks before applying unless --yes; refuses without --yes when not on a terminal.`,
-		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), overwriteFlagsFlag(),
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), overwriteFlagsFlag(), parallelFlag(), timeoutFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"ENVSYNC_YES"}, Usage: "apply without asking"},
 		},
 		Action: func(c *cli.Context) error { return runPlan(c, true) },
@@ -66,22 +70,27 @@ func runPlan(c *cli.Context, apply bool) error {
 	eng := s.engine(prune)
 	eng.OverwriteFlags = overwrite
 
-	var plans []*envsync.AppPlan
-	for _, app := range s.apps {
-		if app.CutOver() && !picked {
-			infof(c.App.ErrWriter, "%s is cut over: skipped (its stores are the truth; envsync drift checks them)", app.Name)
-			continue
+	apps := s.apps
+	if !picked { // a cut-over app is skipped, saying so; one named with --app is refused
+		apps = nil
+		for _, app := range s.apps {
+			if app.CutOver() {
+				infof(c.App.ErrWriter, "%s is cut over: skipped (its stores are the truth; envsync drift checks them)", app.Name)
+				continue
+			}
+			apps = append(apps, app)
 		}
-		p, err := eng.Plan(c.Context, cfg, app)
-		if err != nil {
-			return err
-		}
-		plans = append(plans, p)
+	}
+	ro := runOptions(c, &eng.Open, "planned", len(apps))
+	defer reportRateLimit(c, eng.Open.RateLimit)
+	plans, err := eng.PlanAll(c.Context, cfg, apps, ro)
+	if err != nil {
+		return err
 	}
 	changes := false
 	for _, p := range plans {
 		if err := p.Validate(); err != nil {
-			return envsync.WithHint(err, "fix these values at the source (or route the class elsewhere); nothing was written")
+			return err // the hint says where to fix it: the source, or the store
 		}
 		changes = changes || p.HasChanges()
 	}
@@ -94,7 +103,7 @@ func runPlan(c *cli.Context, apply bool) error {
 		return err
 	}
 	if !apply {
-		if changes {
+		if changes && c.Bool("detailed-exitcode") {
 			return exitCode(exitChanges)
 		}
 		return nil
@@ -116,13 +125,9 @@ func runPlan(c *cli.Context, apply bool) error {
 		return err
 	}
 	meta := envsync.ImportMeta(actor())
-	n := 0
-	for _, p := range plans {
-		if err := eng.Apply(c.Context, p, meta); err != nil {
-			return err
-		}
-		n += len(p.Changes)
-		s.log.Info("applied", "app", p.App.Name, "changes", len(p.Changes))
+	n, err := eng.ApplyAll(c.Context, plans, meta, runOptions(c, &eng.Open, "applied", len(plans)))
+	if err != nil {
+		return err
 	}
 	infof(c.App.ErrWriter, "applied %d change(s) to %d app(s)", n, len(plans))
 	if held > 0 {

@@ -30,6 +30,12 @@ func exitCode(code int) error {
 }
 
 func printError(w io.Writer, err error) {
+	if j, ok := err.(interface{ Unwrap() []error }); ok { // one error per app (plan, import)
+		for _, e := range j.Unwrap() {
+			printError(w, e)
+		}
+		return
+	}
 	msg := strings.TrimSuffix(err.Error(), ".")
 	fmt.Fprintf(w, "envsync: error: %s\n", escapeLines(msg))
 	if h := envsync.Hint(err); h != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -28,12 +29,18 @@ watchers do not hit the APIs at once), serves /metrics and /healthz on
 --listen, and notifies (--notify) only when an app's state changes. Stops
 cleanly on SIGTERM or SIGINT.
 
+Logs (stderr, --log-format text or json): one line per check (apps clean,
+drifted and in error, keys that differ, how long it took) and one line per
+app whose state changed (from, to, counts by action). Names and counts only,
+never values.
+
 Metrics: envsync_drift_keys{app,store}, envsync_check_duration_seconds,
 envsync_last_success_timestamp_seconds, envsync_check_errors_total{app}.`,
 		Flags: append(driftFlags(),
 			&cli.DurationFlag{Name: "interval", Value: 10 * time.Minute, EnvVars: []string{"ENVSYNC_INTERVAL"}, Usage: "time between checks"},
-			&cli.Float64Flag{Name: "jitter", Value: 0.1, Usage: "spread each interval by up to this fraction"},
+			&cli.Float64Flag{Name: "jitter", Value: 0.1, EnvVars: []string{"ENVSYNC_JITTER"}, Usage: "spread each interval by up to this fraction"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:9102", EnvVars: []string{"ENVSYNC_LISTEN"}, Usage: "address for /metrics and /healthz"},
+			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"ENVSYNC_LOG_FORMAT"}, Usage: "the log lines on stderr: text (key=value) or json"},
 		),
 		Action: runWatch,
 	}
@@ -73,6 +80,11 @@ func (m *watchMetrics) record(results []*envsync.AppDrift, took time.Duration) {
 		for _, ch := range d.Changes {
 			m.driftKeys.WithLabelValues(d.App.Name, ch.Store).Inc()
 		}
+		if d.Parity != nil {
+			for _, f := range d.Parity.Findings {
+				m.driftKeys.WithLabelValues(d.App.Name, f.Store).Inc()
+			}
+		}
 	}
 	if ok {
 		m.lastSuccess.SetToCurrentTime()
@@ -88,8 +100,91 @@ func appState(d *envsync.AppDrift) string {
 	for _, ch := range d.Changes {
 		keys = append(keys, fmt.Sprintf("%s %s %s %s", ch.Store, ch.Key, ch.Action, envsync.Fingerprint(ch.Key, ch.Old+"\x00"+ch.New)))
 	}
+	if d.Parity != nil {
+		for _, f := range d.Parity.Findings {
+			keys = append(keys, fmt.Sprintf("%s %s %s %s", f.Store, f.Key, f.Action, envsync.Fingerprint(f.Key, f.Old+"\x00"+f.New)))
+		}
+	}
 	slices.Sort(keys)
 	return strings.Join(keys, "\n")
+}
+
+// watchLogger logs at info level (debug with --verbose) whatever the
+// global level: a watcher in a container should say what it does.
+func watchLogger(c *cli.Context) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if c.Bool("verbose") {
+		opts.Level = slog.LevelDebug
+	}
+	switch f := c.String("log-format"); f {
+	case "text":
+		return slog.New(slog.NewTextHandler(c.App.ErrWriter, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(c.App.ErrWriter, opts)), nil
+	default:
+		return nil, usageError("--log-format %q: want text or json", f)
+	}
+}
+
+// verdict is an app's state in one word.
+func verdict(d *envsync.AppDrift) string {
+	switch {
+	case d.Err != nil:
+		return "error"
+	case d.Drifted():
+		return "drift"
+	default:
+		return "clean"
+	}
+}
+
+// actionCounts counts an app's differences by action, as slog attributes.
+func actionCounts(d *envsync.AppDrift) []any {
+	n := map[envsync.Action]int{}
+	for _, ch := range d.Changes {
+		n[ch.Action]++
+	}
+	other := len(d.Changes) - n[envsync.Add] - n[envsync.Update] - n[envsync.Extra]
+	return []any{"keys", len(d.Changes), "add", n[envsync.Add], "update", n[envsync.Update], "extra", n[envsync.Extra], "ecs", other}
+}
+
+// logCheck is the one line each check logs: names and counts, never values.
+func logCheck(ctx context.Context, log *slog.Logger, results []*envsync.AppDrift, changed int, took time.Duration) {
+	by := map[string]int{}
+	keys := 0
+	for _, d := range results {
+		by[verdict(d)]++
+		keys += len(d.Changes)
+		log.Debug("app checked", append([]any{"app", d.App.Name, "verdict", verdict(d)}, actionCounts(d)...)...)
+	}
+	level := slog.LevelInfo
+	if by["error"] > 0 {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "check", "apps", len(results), "clean", by["clean"], "drift", by["drift"], "error", by["error"],
+		"keys", keys, "changed", changed, "duration_ms", took.Milliseconds())
+}
+
+// logStateChange logs an app whose state differs from the last check (or
+// its first state). An error is logged redacted; it is printed in full
+// (without values) above.
+func logStateChange(log *slog.Logger, d *envsync.AppDrift, seen bool, prev string) {
+	from := "none"
+	if seen {
+		switch prev {
+		case "":
+			from = "clean"
+		case "error":
+			from = "error"
+		default:
+			from = "drift"
+		}
+	}
+	attrs := append([]any{"app", d.App.Name, "from", from, "to", verdict(d)}, actionCounts(d)...)
+	if d.Err != nil {
+		attrs = append(attrs, "error", envsync.Redact(d.Err.Error()))
+	}
+	log.Info("state changed", attrs...)
 }
 
 func runWatch(c *cli.Context) error {
@@ -101,6 +196,10 @@ func runWatch(c *cli.Context) error {
 	interval := c.Duration("interval")
 	if interval < time.Second {
 		return usageError("--interval %s: want at least 1s", interval)
+	}
+	log, err := watchLogger(c)
+	if err != nil {
+		return err
 	}
 	reg := prometheus.NewRegistry()
 	m := newWatchMetrics(reg)
@@ -133,18 +232,23 @@ func runWatch(c *cli.Context) error {
 		}
 		m.record(results, time.Since(start))
 		lastDone.Store(time.Now().UnixNano())
+		took := time.Since(start)
 		var changed []*envsync.AppDrift
 		for _, d := range results {
 			s := appState(d)
-			if prev, seen := states[d.App.Name]; seen && prev != s || !seen && s != "" {
+			prev, seen := states[d.App.Name]
+			if seen && prev != s || !seen && s != "" {
 				changed = append(changed, d)
+			}
+			if !seen || prev != s {
+				logStateChange(log, d, seen, prev)
 			}
 			states[d.App.Name] = s
 			if d.Err != nil {
 				printError(c.App.ErrWriter, d.Err)
 			}
 		}
-		logger(c).Info("check done", "apps", len(results), "changed", len(changed), "took", time.Since(start).Round(time.Millisecond))
+		logCheck(c.Context, log, results, len(changed), took)
 		if notifyURL != "" && len(changed) > 0 {
 			if err := notify(c.Context, notifyURL, changed); err != nil {
 				warnf(c.App.ErrWriter, "notify: %v", err)

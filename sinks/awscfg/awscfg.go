@@ -27,25 +27,37 @@ import (
 
 var (
 	mu    sync.Mutex
-	cache = map[*http.Client]aws.Config{}
+	cache = map[cacheKey]aws.Config{}
 )
+
+type cacheKey struct {
+	client   *http.Client
+	parallel int
+}
 
 // MaxAttempts bounds each call's attempts (the SDK's standard retryer with
 // jittered backoff), so an unreachable endpoint fails in seconds, not minutes.
 const MaxAttempts = 3
 
-// Load returns the shared configuration for opts, loading it once per HTTP client.
+// Load returns the shared configuration for opts, loading it once per HTTP
+// client and parallelism: every AWS client of a run shares its transport.
 func Load(ctx context.Context, opts envsync.OpenOptions) (aws.Config, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if cfg, ok := cache[opts.HTTPClient]; ok {
+	key := cacheKey{opts.HTTPClient, opts.Parallel}
+	if cfg, ok := cache[key]; ok {
 		return cfg, nil
 	}
 	// The SDK's own client, so AWS_CA_BUNDLE and proxies work; calls are
 	// counted in the middleware (each attempt) rather than in the transport.
+	// One transport for every AWS client of the run (the config is cached per
+	// run), with room to keep a connection per request in flight: the SDK's
+	// default of 10 idle connections per host makes a run at --parallel 64
+	// open hundreds of new connections (each a TCP+TLS handshake).
 	client := awshttp.NewBuildableClient().
 		WithTimeout(30 * time.Second).
-		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 5 * time.Second })
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 5 * time.Second }).
+		WithTransportOptions(func(tr *http.Transport) { SizeTransport(tr, opts.Parallel) })
 	var apiOptions []func(*middleware.Stack) error
 	if opts.HTTPClient != nil {
 		if counter, ok := opts.HTTPClient.Transport.(*envsync.CallCounter); ok {
@@ -69,8 +81,17 @@ func Load(ctx context.Context, opts envsync.OpenOptions) (aws.Config, error) {
 	if cfg.Region == "" {
 		return aws.Config{}, envsync.WithHint(errors.New("no AWS region"), "set AWS_REGION (or region in ~/.aws/config)")
 	}
-	cache[opts.HTTPClient] = cfg
+	cache[key] = cfg
 	return cfg, nil
+}
+
+// SizeTransport sizes tr's pool of idle connections for a run working on
+// parallel apps at once: each app has up to about four requests in flight
+// (its source and its stores are read side by side).
+func SizeTransport(tr *http.Transport, parallel int) {
+	n := max(4*parallel, 32)
+	tr.MaxIdleConns = max(tr.MaxIdleConns, 2*n)
+	tr.MaxIdleConnsPerHost = n
 }
 
 // countCalls counts every attempt of every operation, by operation name.

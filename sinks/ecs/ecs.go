@@ -60,7 +60,9 @@ func (s *Service) api(ctx context.Context) (api, error) {
 }
 
 // Describe reads the service's primary deployment and its task definition:
-// two calls.
+// two calls. Every container is read (environment, environmentFiles in
+// order, secrets, essential). A missing cluster or service is an error
+// wrapping envsync.ErrNotFound.
 func (s *Service) Describe(ctx context.Context) (*envsync.Deployment, error) {
 	c, err := s.api(ctx)
 	if err != nil {
@@ -70,7 +72,7 @@ func (s *Service) Describe(ctx context.Context) (*envsync.Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &envsync.Deployment{Service: s.URL, TaskDefinition: aws.ToString(svc.TaskDefinition)}
+	run := &envsync.Deployment{Service: s.URL, ServiceName: s.Name, TaskDefinition: aws.ToString(svc.TaskDefinition)}
 	for _, d := range svc.Deployments {
 		if aws.ToString(d.Status) == "PRIMARY" {
 			run.TaskDefinition = aws.ToString(d.TaskDefinition)
@@ -82,7 +84,9 @@ func (s *Service) Describe(ctx context.Context) (*envsync.Deployment, error) {
 		return nil, s.wrap("reading the task definition of", err)
 	}
 	for _, cd := range td.TaskDefinition.ContainerDefinitions {
-		ct := envsync.DeployedContainer{Name: aws.ToString(cd.Name), Environment: map[string]string{}, Secrets: map[string]string{}}
+		// essential defaults to true when the task definition omits it.
+		ct := envsync.DeployedContainer{Name: aws.ToString(cd.Name), Essential: cd.Essential == nil || *cd.Essential,
+			Environment: map[string]string{}, Secrets: map[string]string{}}
 		for _, kv := range cd.Environment {
 			ct.Environment[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
 		}
@@ -163,9 +167,14 @@ func (s *Service) Wait(ctx context.Context, id string, every time.Duration, prog
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	var last *Progress
 	for {
 		svc, err := s.describeService(ctx, c)
 		if err != nil {
+			if ctx.Err() != nil && last != nil {
+				// The wait ran out during a poll: that is the deadline, not the network.
+				return fmt.Errorf("%s: waiting for deployment %s: %w (last: %s)", s.URL, last.Deployment, ctx.Err(), *last)
+			}
 			return err
 		}
 		i := slices.IndexFunc(svc.Deployments, func(d types.Deployment) bool {
@@ -176,6 +185,7 @@ func (s *Service) Wait(ctx context.Context, id string, every time.Duration, prog
 		}
 		d := svc.Deployments[i]
 		p := Progress{Deployment: aws.ToString(d.Id), Running: d.RunningCount, Desired: d.DesiredCount, Pending: d.PendingCount, State: string(d.RolloutState), Deployments: len(svc.Deployments)}
+		last = &p
 		if progress != nil {
 			progress(p)
 		}

@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +53,31 @@ func TestDescribeAndRestart(t *testing.T) {
 	err = svc.Wait(wctx, id, 200*time.Millisecond, func(p Progress) { polls++ })
 	if err == nil || !strings.Contains(err.Error(), "waiting for deployment") || polls < 2 {
 		t.Fatalf("wait: err = %v after %d polls", err, polls)
+	}
+}
+
+func TestDescribeSidecarsAndMissing(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	cluster := sinktest.Name("cluster")
+	sinktest.ECSService(t, cluster, "api",
+		sinktest.Container{Name: "api", EnvFiles: []string{"s3://acme-env/a.env", "s3://acme-env/b.env"}},
+		sinktest.Container{Name: "log-router", Sidecar: true, Env: map[string]string{"FLUENT": "1"}})
+	run, err := ReadDeployment(ctx, "ecs://"+cluster+"/api", envsync.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Containers) != 2 || run.ServiceName != "api" {
+		t.Fatalf("deployment = %+v", run)
+	}
+	app, side := run.Containers[0], run.Containers[1]
+	if !app.Essential || side.Essential || side.Name != "log-router" || len(app.EnvFiles) != 2 || app.EnvFiles[1] != "s3://acme-env/b.env" {
+		t.Fatalf("containers = %+v", run.Containers)
+	}
+	for _, u := range []string{"ecs://" + cluster + "/no-such-service", "ecs://" + sinktest.Name("nocluster") + "/api"} {
+		_, err := ReadDeployment(ctx, u, envsync.OpenOptions{})
+		if !errors.Is(err, envsync.ErrNotFound) {
+			t.Errorf("%s: err = %v; want ErrNotFound", u, err)
+		}
 	}
 }

@@ -77,5 +77,10 @@ func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
 	return localfile.Write(s.path, data, req.Base.Version, 0o644, req.Sensitive)
 }
 
+// Claim: one local file (symlinks resolved).
+func (s *Store) Claim() envsync.Claim {
+	return envsync.Claim{Space: "file", Name: localfile.Target(s.path)}
+}
+
 // HoldsSecrets: a local file written 0600 may hold secrets (DESIGN.md).
 func (s *Store) HoldsSecrets() bool { return true }

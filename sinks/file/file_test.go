@@ -55,3 +55,30 @@ func TestRefusedWriteLeavesNothing(t *testing.T) {
 		t.Fatalf("a refused write left %d file(s)", len(entries))
 	}
 }
+
+// A symlinked env file is written through the link (the link stays), also
+// when the link dangles (the file it names is created).
+func TestWritesThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real", "feature.env")
+	os.MkdirAll(filepath.Dir(real), 0o755)
+	if err := os.Symlink(filepath.Join("real", "feature.env"), filepath.Join(dir, "link.env")); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := envsync.Open(t.Context(), "file:link.env", envsync.OpenOptions{BaseDir: dir})
+	for _, v := range []string{"on", "off"} { // dangling, then existing
+		base, err := st.Read(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Write(t.Context(), &envsync.WriteRequest{Base: base, Vars: map[string]string{"FEATURE_X": v}}); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, "link.env")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("the link was replaced: %v", err)
+		}
+		if got, _ := os.ReadFile(real); string(got) != "FEATURE_X="+v+"\n" {
+			t.Fatalf("target holds %q", got)
+		}
+	}
+}

@@ -10,8 +10,10 @@ package heroku
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -25,6 +27,7 @@ import (
 
 	heroku "github.com/heroku/heroku-go/v5"
 	netrc "github.com/jdx/go-netrc"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/envsync/envsync"
 )
@@ -53,6 +56,10 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 	}
 	return &Store{url: u.String(), app: app, opts: opts}, nil
 }
+
+// SourceOnly: heroku:// is read as a source (and written by flags --heroku),
+// never a route that import or plan writes or prunes.
+func (s *Store) SourceOnly() bool { return true }
 
 // HoldsSecrets: Heroku config vars hold secrets today.
 func (s *Store) HoldsSecrets() bool { return true }
@@ -87,6 +94,9 @@ func Token() (string, error) {
 	return "", errNoToken
 }
 
+// callTimeout bounds one HTTP call (the command's deadline bounds them all).
+var callTimeout = 20 * time.Second
+
 func (s *Store) service() (*heroku.Service, error) {
 	if s.svc != nil {
 		return s.svc, nil
@@ -100,11 +110,11 @@ func (s *Store) service() (*heroku.Service, error) {
 		next = s.opts.HTTPClient.Transport
 	}
 	svc := heroku.NewService(&http.Client{
-		Timeout: 20 * time.Second,
+		Timeout: callTimeout,
 		Transport: &heroku.Transport{
 			BearerToken: token,
 			UserAgent:   "envsync/" + envsync.Version,
-			Transport:   &retrying{next: next},
+			Transport:   &retrying{next: &pacing{budget: s.opts.RateLimit, next: next}},
 		},
 	})
 	if base := os.Getenv("HEROKU_API_URL"); base != "" {
@@ -114,19 +124,36 @@ func (s *Store) service() (*heroku.Service, error) {
 	return svc, nil
 }
 
-// Read returns the config vars and which add-on owns which var: two GETs.
+// Read returns the config vars and which add-on owns which var: two GETs
+// side by side, or only the config vars (one GET) with OpenOptions.NoAddons.
 func (s *Store) Read(ctx context.Context) (*envsync.Snapshot, error) {
 	svc, err := s.service()
 	if err != nil {
 		return nil, err
 	}
-	cv, err := svc.ConfigVarInfoForApp(ctx, s.app)
-	if err != nil {
-		return nil, s.wrap("reading config vars of", err)
+	var (
+		cv     heroku.ConfigVarInfoForAppResult
+		addons heroku.AddOnListByAppResult
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		if cv, err = svc.ConfigVarInfoForApp(gctx, s.app); err != nil {
+			return s.wrap("reading config vars of", err)
+		}
+		return nil
+	})
+	if !s.opts.NoAddons {
+		g.Go(func() error {
+			var err error
+			if addons, err = svc.AddOnListByApp(gctx, s.app, nil); err != nil {
+				return s.wrap("listing add-ons of", err)
+			}
+			return nil
+		})
 	}
-	addons, err := svc.AddOnListByApp(ctx, s.app, nil)
-	if err != nil {
-		return nil, s.wrap("listing add-ons of", err)
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	snap := &envsync.Snapshot{Vars: make(map[string]string, len(cv)), Exists: true, Addons: map[string]string{}}
 	for k, v := range cv {
@@ -235,6 +262,14 @@ func (s *Store) wrap(what string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// Heroku answered, but not with the JSON the Platform API documents:
+		// not a network problem.
+		return envsync.WithHint(fmt.Errorf("%s %s: %w: Heroku's reply is not the JSON the Platform API sends (cut off or malformed)", what, s.url, envsync.ErrInvalid),
+			"try again; if it persists, check that HEROKU_API_URL (if set) points at the Heroku Platform API and that no proxy rewrites replies")
+	}
 	return envsync.WithHint(fmt.Errorf("%s %s: %w: %v", what, s.url, envsync.ErrUnreachable, err), "check the network and HEROKU_API_URL")
 }
 
@@ -242,6 +277,11 @@ func (s *Store) wrap(what string, err error) error {
 // errors, and any call on 429 (refused, not applied), with exponential
 // backoff and jitter that honours Retry-After, within MaxAttempts and MaxWait.
 type retrying struct{ next http.RoundTripper }
+
+// CancelRequest is a no-op: requests are cancelled through their context.
+// Without it heroku-go logs "Client Transport … doesn't support
+// CancelRequest" to stderr whenever the client's Timeout fires.
+func (r *retrying) CancelRequest(*http.Request) {}
 
 func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
@@ -299,4 +339,32 @@ func retryAfter(v string) time.Duration {
 		return max(time.Until(t), 0)
 	}
 	return 0
+}
+
+// pacing spends the run's rate-limit budget: each request waits until the
+// account's bucket can afford it (see envsync.RateBudget), and each answer's
+// RateLimit-Remaining tells the budget what is left.
+type pacing struct {
+	budget *envsync.RateBudget // nil: no pacing
+	next   http.RoundTripper
+}
+
+func (p *pacing) RoundTrip(req *http.Request) (*http.Response, error) {
+	if p.budget == nil {
+		return p.next.RoundTrip(req)
+	}
+	done, err := p.budget.Take(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.next.RoundTrip(req)
+	remaining := envsync.NoAnswer
+	if err == nil {
+		remaining = envsync.NoHeader
+		if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Remaining"))); perr == nil {
+			remaining = n
+		}
+	}
+	done(remaining)
+	return resp, err
 }

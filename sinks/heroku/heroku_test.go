@@ -1,17 +1,21 @@
 package heroku
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/sinks/heroku/herokutest"
 	"github.com/envsync/envsync/sinks/sinktest"
+	"github.com/envsync/envsync/sinks/sinktest/faultproxy"
 )
 
 const token = "01234567-89ab-cdef-0123-456789abcdef"
@@ -144,14 +148,15 @@ func TestRetries(t *testing.T) {
 		t.Fatalf("A = %q after the retried PATCH", got)
 	}
 
-	// Bounded: a persistent 503 gives up with ErrUnreachable.
+	// Bounded: a persistent 503 gives up with ErrUnreachable; each of the
+	// read's two GETs (side by side) makes at most MaxAttempts.
 	srv.FailNext(http.MethodGet, 10, http.StatusServiceUnavailable, "")
 	before = srv.Count(http.MethodGet)
 	if _, err := st.Read(ctx); !errors.Is(err, envsync.ErrUnreachable) {
 		t.Fatalf("persistent 503: %v", err)
 	}
-	if n := srv.Count(http.MethodGet) - before; n != MaxAttempts {
-		t.Fatalf("%d attempts; want %d", n, MaxAttempts)
+	if n := srv.Count(http.MethodGet) - before; n < MaxAttempts || n > 2*MaxAttempts {
+		t.Fatalf("%d attempts; want %d to %d", n, MaxAttempts, 2*MaxAttempts)
 	}
 }
 
@@ -166,5 +171,96 @@ func TestPatchNullDeletes(t *testing.T) {
 	got := srv.Config("acme")
 	if _, ok := got["DROP"]; ok || got["NEW"] != "multi\nline" || len(got) != 2 {
 		t.Fatalf("config = %v", got)
+	}
+}
+
+// A reply that is not valid JSON (cut off, or not JSON at all) is not a
+// network problem: it is reported as invalid, with no network hint.
+func TestMalformedReply(t *testing.T) {
+	srv := server(t)
+	srv.SetConfig("acme", map[string]string{"A": "1"})
+	p := faultproxy.Start(srv.URL)
+	defer p.Close()
+	t.Setenv("HEROKU_API_URL", p.URL)
+	for _, body := range []string{`{"A": "1`, `<html>bad gateway</html>`} {
+		p.SetRule(func(r *faultproxy.Request) faultproxy.Action {
+			return faultproxy.Action{Kind: faultproxy.Respond, Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
+		})
+		_, err := open(t, "acme").Read(t.Context())
+		if !errors.Is(err, envsync.ErrInvalid) || errors.Is(err, envsync.ErrUnreachable) || strings.Contains(envsync.Hint(err), "network") {
+			t.Errorf("%q: err = %v (hint %q); want invalid, not unreachable", body, err, envsync.Hint(err))
+		}
+	}
+}
+
+// heroku-go logs through the standard logger when the client's Timeout
+// fires and the transport cannot cancel: nothing may be logged.
+func TestNoCancelRequestLog(t *testing.T) {
+	srv := server(t)
+	srv.SetConfig("acme", map[string]string{"A": "1"})
+	p := faultproxy.Start(srv.URL)
+	defer p.Close()
+	t.Setenv("HEROKU_API_URL", p.URL)
+	p.SetRule(func(r *faultproxy.Request) faultproxy.Action { return faultproxy.Action{Kind: faultproxy.Hang} })
+	var buf bytes.Buffer
+	log.SetOutput(&buf)
+	defer log.SetOutput(os.Stderr)
+	defer func(d time.Duration) { callTimeout = d }(callTimeout)
+	callTimeout = 200 * time.Millisecond
+	if _, err := open(t, "acme").Read(t.Context()); err == nil {
+		t.Fatal("read through a hanging proxy succeeded")
+	}
+	if buf.Len() > 0 {
+		t.Errorf("logged: %q", buf.String())
+	}
+}
+
+// A read costs two GETs (config vars and add-ons, side by side), or one when
+// add-on ownership is not needed (drift).
+func TestReadRequests(t *testing.T) {
+	srv := server(t)
+	srv.SetConfig("web", map[string]string{"RAILS_ENV": "production"})
+	srv.AddAddon("web", "postgresql-1", "heroku-postgresql", map[string]string{"DATABASE_URL": "postgres://u:p@h/db"})
+	for _, tc := range []struct {
+		noAddons bool
+		gets     int
+		owner    string
+	}{{false, 2, "heroku-postgresql"}, {true, 1, ""}} {
+		before := srv.Count(http.MethodGet)
+		st, err := envsync.Open(t.Context(), "heroku://web", envsync.OpenOptions{NoAddons: tc.noAddons})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := st.Read(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.Count(http.MethodGet) - before; n != tc.gets {
+			t.Errorf("NoAddons=%v: %d GETs; want %d", tc.noAddons, n, tc.gets)
+		}
+		if snap.Addons["DATABASE_URL"] != tc.owner || snap.Vars["RAILS_ENV"] != "production" {
+			t.Errorf("NoAddons=%v: vars %d, DATABASE_URL owner %q; want owner %q", tc.noAddons, len(snap.Vars), snap.Addons["DATABASE_URL"], tc.owner)
+		}
+	}
+}
+
+// Requests paced by a budget spend it, and the budget learns what is left
+// from RateLimit-Remaining.
+func TestPacingCountsTokens(t *testing.T) {
+	srv := server(t)
+	srv.RateLimit(100, 75, 1)
+	srv.SetConfig("web", map[string]string{"A": "1"})
+	b := envsync.NewRateBudget(75.0/60, 10)
+	st, err := envsync.Open(t.Context(), "heroku://web", envsync.OpenOptions{RateLimit: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := st.Read(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Used() != 6 || b.Left() < 93 || b.Left() > 94 {
+		t.Errorf("used %d, left %d; want 6 used and 94 left (93 if a token refilled)", b.Used(), b.Left())
 	}
 }

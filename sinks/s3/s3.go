@@ -51,6 +51,9 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 		return nil, envsync.WithHint(fmt.Errorf("%w: %q: the key must end in .env", envsync.ErrInvalid, u.String()),
 			"ECS only loads environment files whose name ends in .env")
 	}
+	if len(key) > maxKeyBytes {
+		return nil, fmt.Errorf("%w: %q: an S3 object key is at most %d bytes", envsync.ErrInvalid, u.String(), maxKeyBytes)
+	}
 	s := &Store{url: u.String(), bucket: u.Host, key: key, opts: opts}
 	for k, v := range u.Query() {
 		switch k {
@@ -84,6 +87,11 @@ func (s *Store) api(ctx context.Context) (api, error) {
 		}
 	})
 	return s.client, nil
+}
+
+// Claim: one object; the plan refuses routes from two apps to it with --prune.
+func (s *Store) Claim() envsync.Claim {
+	return envsync.Claim{Space: "s3", Name: s.bucket + "/" + s.key}
 }
 
 // URL is the store's address.
@@ -152,6 +160,11 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	if envsync.Unchanged(req.Base, req.Vars) {
 		return nil
 	}
+	meta := encodeMeta(req.Meta)
+	if n := metaSize(meta); n > maxMetaBytes {
+		return envsync.WithHint(fmt.Errorf("writing %s: the change's metadata (who, why, keys) is %d bytes: %w (S3 allows %d bytes of user metadata)", s.url, n, envsync.ErrUnrepresentable, maxMetaBytes),
+			"shorten --reason")
+	}
 	c, err := s.api(ctx)
 	if err != nil {
 		return err
@@ -159,7 +172,7 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	in := &s3.PutObjectInput{
 		Bucket: &s.bucket, Key: &s.key, Body: bytes.NewReader(data),
 		ContentType: aws.String("text/plain; charset=utf-8"),
-		Metadata:    encodeMeta(req.Meta),
+		Metadata:    meta,
 	}
 	if req.Base.Exists {
 		in.IfMatch = aws.String(req.Base.Version)
@@ -173,11 +186,28 @@ func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {
 	if _, err := c.PutObject(ctx, in); err != nil {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "ConditionalRequestConflict") {
-			return fmt.Errorf("writing %s: %w", s.url, envsync.ErrConflict)
+			return s.conflict(ctx, c, data)
 		}
 		return s.wrap("writing", err, "s3:PutObject")
 	}
 	return nil
+}
+
+// conflict decides what a failed condition means. When the reply to a PUT is
+// lost, the SDK sends it again, and the retry meets the object the first try
+// wrote: its ETag no longer matches, yet the write happened. So the object is
+// read again, and if it holds exactly the bytes this write sends, the write
+// is done (ours, or an identical one); otherwise someone else changed it.
+func (s *Store) conflict(ctx context.Context, c api, data []byte) error {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &s.key})
+	if err == nil {
+		cur, rerr := io.ReadAll(out.Body)
+		out.Body.Close()
+		if rerr == nil && bytes.Equal(cur, data) {
+			return nil
+		}
+	}
+	return fmt.Errorf("writing %s: %w", s.url, envsync.ErrConflict)
 }
 
 // Versions lists the object's versions, newest first, and whether the
@@ -233,6 +263,22 @@ func (s *Store) wrap(what string, err error, action string) error {
 		}
 	}
 	return fmt.Errorf("%s %s: %w", what, s.url, awscfg.Translate(err))
+}
+
+// maxMetaBytes is S3's limit on user-defined metadata: 2 KB, the sum of the
+// UTF-8 bytes of every key and value
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html).
+const maxMetaBytes = 2048
+
+// maxKeyBytes is S3's limit on an object key's length (UTF-8 bytes).
+const maxKeyBytes = 1024
+
+func metaSize(meta map[string]string) int {
+	n := 0
+	for k, v := range meta {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // Object metadata travels as x-amz-meta-* headers, which must be ASCII:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +88,23 @@ func TestUnreachable(t *testing.T) {
 	}
 	if n := c.Total(); n > awscfg.MaxAttempts {
 		t.Fatalf("%d attempts; want at most %d", n, awscfg.MaxAttempts)
+	}
+}
+
+// S3's documented limits are checked before any call: a key over 1,024
+// bytes when the URL is opened, user metadata over 2 KB before the PUT.
+func TestLimits(t *testing.T) {
+	long := "s3://b/" + strings.Repeat("k", 1021) + ".env"
+	if _, err := envsync.Open(t.Context(), long, envsync.OpenOptions{}); !errors.Is(err, envsync.ErrInvalid) || !strings.Contains(err.Error(), "at most 1024 bytes") {
+		t.Fatalf("long key: err = %v", err)
+	}
+	c := &envsync.CallCounter{}
+	st, err := envsync.Open(t.Context(), "s3://b/prod/feature.env", envsync.OpenOptions{HTTPClient: c.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Write(t.Context(), &envsync.WriteRequest{Base: envsync.EmptySnapshot(), Vars: map[string]string{"A": "1"}, Meta: map[string]string{"envsync-reason": strings.Repeat("why ", 600)}})
+	if !errors.Is(err, envsync.ErrUnrepresentable) || envsync.Hint(err) != "shorten --reason" || c.Writes()+c.Reads() != 0 {
+		t.Fatalf("big metadata: err = %v, %d calls", err, c.Writes()+c.Reads())
 	}
 }

@@ -1,6 +1,7 @@
 package secretsmanager
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -123,5 +124,30 @@ func TestRevert(t *testing.T) {
 				t.Fatalf("%s: after writing %q the secret holds %q", layout, v, got.Vars["K"])
 			}
 		}
+	}
+}
+
+// Secrets Manager's documented limits and UTF-8 are checked by Validate,
+// which the plan runs for every app before the first write.
+func TestValidateLimits(t *testing.T) {
+	big := strings.Repeat("x", 65537)
+	for _, tt := range []struct {
+		url  string
+		vars map[string]string
+		want string
+	}{
+		{"secretsmanager://acme/prod", map[string]string{"A": strings.Repeat("x", 40000), "B": strings.Repeat("y", 30000)}, "(all keys): the secret would be 70015 bytes of JSON; a secret holds at most 65536"},
+		{"secretsmanager://acme/prod?layout=per-key", map[string]string{"CERT": big}, "CERT: the value is 65537 bytes; a secret holds at most 65536"},
+		{"secretsmanager://acme/prod?layout=per-key", map[string]string{strings.Repeat("K", 510): "v"}, "is longer than Secrets Manager's 512 characters"},
+		{"secretsmanager://acme/prod", map[string]string{"RAW": "caf\xe9"}, "RAW: the value is not valid UTF-8"},
+	} {
+		st := open(t, tt.url, envsync.OpenOptions{})
+		err := st.(envsync.Validator).Validate(tt.vars)
+		if !errors.Is(err, envsync.ErrUnrepresentable) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "in Secrets Manager:") {
+			t.Errorf("%s: err = %v; want %q", tt.url, err, tt.want)
+		}
+	}
+	if err := open(t, "secretsmanager://acme/prod", envsync.OpenOptions{}).(envsync.Validator).Validate(map[string]string{"A": strings.Repeat("x", 60000)}); err != nil {
+		t.Errorf("60 KB secret: %v", err)
 	}
 }

@@ -43,16 +43,18 @@ func Bucket(t T, versioned bool) string {
 	return name
 }
 
-// Container describes the one container of a test service.
+// Container describes one container of a test service.
 type Container struct {
+	Name     string // default "web"
+	Sidecar  bool   // not essential (a log router, an APM agent)
 	Env      map[string]string
 	EnvFiles []string          // s3://BUCKET/KEY URLs
 	Secrets  map[string]string // name → valueFrom
 }
 
-// ECSService creates a cluster, a task definition with one container and a
-// service on moto.
-func ECSService(t T, cluster, service string, ct Container) {
+// ECSService creates a cluster, a task definition with the containers (the
+// app container first, then sidecars) and a service on moto.
+func ECSService(t T, cluster, service string, cts ...Container) {
 	t.Helper()
 	ctx := t.Context()
 	cfg, err := awscfg.Load(ctx, envsync.OpenOptions{})
@@ -63,17 +65,25 @@ func ECSService(t T, cluster, service string, ct Container) {
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &cluster}); err != nil {
 		t.Fatal(err)
 	}
-	def := ecstypes.ContainerDefinition{Name: aws.String("web"), Image: aws.String("acme/web:1"), Memory: aws.Int32(512)}
-	for k, v := range ct.Env {
-		def.Environment = append(def.Environment, ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(v)})
+	var defs []ecstypes.ContainerDefinition
+	for _, ct := range cts {
+		name := ct.Name
+		if name == "" {
+			name = "web"
+		}
+		def := ecstypes.ContainerDefinition{Name: aws.String(name), Image: aws.String("acme/" + name + ":1"), Memory: aws.Int32(512), Essential: aws.Bool(!ct.Sidecar)}
+		for k, v := range ct.Env {
+			def.Environment = append(def.Environment, ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(v)})
+		}
+		for _, f := range ct.EnvFiles {
+			def.EnvironmentFiles = append(def.EnvironmentFiles, ecstypes.EnvironmentFile{Type: ecstypes.EnvironmentFileTypeS3, Value: aws.String("arn:aws:s3:::" + f[len("s3://"):])})
+		}
+		for k, v := range ct.Secrets {
+			def.Secrets = append(def.Secrets, ecstypes.Secret{Name: aws.String(k), ValueFrom: aws.String(v)})
+		}
+		defs = append(defs, def)
 	}
-	for _, f := range ct.EnvFiles {
-		def.EnvironmentFiles = append(def.EnvironmentFiles, ecstypes.EnvironmentFile{Type: ecstypes.EnvironmentFileTypeS3, Value: aws.String("arn:aws:s3:::" + f[len("s3://"):])})
-	}
-	for k, v := range ct.Secrets {
-		def.Secrets = append(def.Secrets, ecstypes.Secret{Name: aws.String(k), ValueFrom: aws.String(v)})
-	}
-	td, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(service), ContainerDefinitions: []ecstypes.ContainerDefinition{def}})
+	td, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(cluster + "-" + service), ContainerDefinitions: defs})
 	if err != nil {
 		t.Fatal(err)
 	}

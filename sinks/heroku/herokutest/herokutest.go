@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,15 @@ type Server struct {
 	forbidden map[string]bool
 	failures  []failure
 	requests  []Request
+	bucket    *bucket
+}
+
+// bucket is Heroku's per-account rate limit: capacity request tokens, each
+// request takes one, refilled continuously; an empty bucket answers 429
+// (https://devcenter.heroku.com/articles/platform-api-reference#rate-limits).
+type bucket struct {
+	capacity, tokens, perSecond float64
+	at                          time.Time
 }
 
 type app struct {
@@ -156,6 +166,43 @@ func (s *Server) FailNext(method string, n, status int, retryAfter string) {
 	}
 }
 
+// RateLimit gives the account a bucket of capacity request tokens (Heroku:
+// 4500), refilled at perMinute tokens a minute (Heroku: about 75), starting
+// full. Every authenticated request takes a token and says how many are left
+// in RateLimit-Remaining; with the bucket empty the answer is 429. scale
+// speeds the server's clock up for tests: at scale 60 a minute of refill
+// takes a second.
+func (s *Server) RateLimit(capacity int, perMinute, scale float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bucket = &bucket{capacity: float64(capacity), tokens: float64(capacity), perSecond: perMinute / 60 * scale, at: time.Now()}
+}
+
+// Throttled counts the requests answered 429.
+func (s *Server) Throttled() int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Status == http.StatusTooManyRequests {
+			n++
+		}
+	}
+	return n
+}
+
+// take spends a token, reporting whether there was one; it sets
+// RateLimit-Remaining.
+func (b *bucket) take(w http.ResponseWriter) bool {
+	now := time.Now()
+	b.tokens = min(b.capacity, b.tokens+now.Sub(b.at).Seconds()*b.perSecond)
+	b.at = now
+	ok := b.tokens >= 1
+	if ok {
+		b.tokens--
+	}
+	w.Header().Set("RateLimit-Remaining", strconv.Itoa(int(b.tokens)))
+	return ok
+}
+
 // Requests returns the requests seen so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -190,7 +237,9 @@ func writeErr(w http.ResponseWriter, status int, id, msg string) int {
 
 func writeJSON(w http.ResponseWriter, v any) int {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("RateLimit-Remaining", "4499")
+	if w.Header().Get("RateLimit-Remaining") == "" {
+		w.Header().Set("RateLimit-Remaining", "4499")
+	}
 	json.NewEncoder(w).Encode(v)
 	return http.StatusOK
 }
@@ -202,6 +251,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
 	// The API answers requests without the version=3 Accept header with an error.
 	if !strings.Contains(r.Header.Get("Accept"), "application/vnd.heroku+json; version=3") {
 		return writeErr(w, http.StatusBadRequest, "bad_request", "Please specify a version along with Heroku's API MIME type.")
+	}
+	if s.bucket != nil && !s.bucket.take(w) {
+		return writeErr(w, http.StatusTooManyRequests, "rate_limit", "Your account reached the API rate limit")
 	}
 	for i, f := range s.failures {
 		if f.method == r.Method {

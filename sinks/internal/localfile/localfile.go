@@ -23,6 +23,33 @@ import (
 // run writes nothing).
 var Writes atomic.Int64
 
+// Target is the file a write to path changes: path itself, or, when path is
+// a symlink (or sits in a symlinked folder), the file it points to, so a
+// write goes through the link and the link stays. A dangling link resolves
+// to where it points.
+func Target(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	// A dangling link: follow it by hand (a few hops), else the path.
+	p := abs
+	for range 40 {
+		dest, err := os.Readlink(p)
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(p), dest)
+		}
+		p = dest
+	}
+	return p
+}
+
 // Read returns the file's content and its version (a sha256 of the bytes),
 // or exists=false when there is no file.
 func Read(path string) (data []byte, version string, exists bool, err error) {
@@ -46,6 +73,7 @@ func Version(data []byte) string {
 // it must not exist yet). perm is used for a new file; an existing file keeps
 // its mode unless private is set, which forces 0600.
 func Write(path string, data []byte, base string, perm fs.FileMode, private bool) error {
+	path = Target(path)
 	unlock, err := Lock(path)
 	if err != nil {
 		return err
@@ -83,8 +111,10 @@ func Lock(path string) (unlock func(), err error) {
 	}, nil
 }
 
-// Replace writes data to path atomically (temp file, fsync, rename).
+// Replace writes data to path atomically (temp file, fsync, rename). When
+// path is a symlink the file it points to is replaced and the link kept.
 func Replace(path string, data []byte, perm fs.FileMode, private bool) error {
+	path = Target(path)
 	exists := false
 	if _, err := os.Stat(path); err == nil {
 		exists = true

@@ -88,6 +88,16 @@ type Proxy struct {
 
 	n     atomic.Int64
 	conns atomic.Int64
+
+	memoOn atomic.Bool
+	memoMu sync.Mutex
+	memo   map[string]*memoReply
+}
+
+type memoReply struct {
+	status int
+	header http.Header
+	body   []byte
 }
 
 // Start starts a proxy to target (e.g. "http://127.0.0.1:5000").
@@ -115,6 +125,21 @@ func (p *Proxy) Close() {
 
 // SetLatency adds d before every request is forwarded (one round trip).
 func (p *Proxy) SetLatency(d time.Duration) { p.mu.Lock(); p.latency = d; p.mu.Unlock() }
+
+// SetMemo turns replay of reads on or off. With it on, a read that passed
+// once (a GET, or an AWS JSON Get/BatchGet/Describe/List call, answered 200)
+// is answered again from the first answer, after Latency, without reaching
+// the target: a benchmark then measures the client and the round trips, not
+// how fast the target (moto, on a shared machine) serves. Writes always pass.
+func (p *Proxy) SetMemo(on bool) { p.memoOn.Store(on) }
+
+func memoKey(r *Request) (string, bool) {
+	t := r.Header.Get("X-Amz-Target")
+	op := t[strings.LastIndexByte(t, '.')+1:]
+	read := (r.Method == http.MethodGet && t == "") ||
+		(t != "" && (strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "BatchGet") || strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List")))
+	return r.Method + " " + r.URL.RequestURI() + " " + t + " " + string(r.Body), read
+}
 
 // SetRule replaces the rule; nil passes every request.
 func (p *Proxy) SetRule(r Rule) { p.mu.Lock(); p.rule = r; p.mu.Unlock() }
@@ -172,6 +197,22 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	key, read := memoKey(req)
+	memo := act.Kind == Pass && read && p.memoOn.Load()
+	if memo {
+		p.memoMu.Lock()
+		m := p.memo[key]
+		p.memoMu.Unlock()
+		if m != nil {
+			for k, vs := range m.header {
+				w.Header()[k] = vs
+			}
+			w.WriteHeader(m.status)
+			w.Write(m.body)
+			return
+		}
+	}
+
 	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -187,6 +228,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	if memo && resp.StatusCode == http.StatusOK {
+		p.memoMu.Lock()
+		if p.memo == nil {
+			p.memo = map[string]*memoReply{}
+		}
+		p.memo[key] = &memoReply{status: resp.StatusCode, header: resp.Header.Clone(), body: data}
+		p.memoMu.Unlock()
+	}
 	if act.Kind == DropReply {
 		drop(w)
 		return

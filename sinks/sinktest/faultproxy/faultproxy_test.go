@@ -107,3 +107,41 @@ func TestLatency(t *testing.T) {
 		t.Errorf("conns: got %d, want 1", p.Conns())
 	}
 }
+
+// With memo on, a repeated read is answered from the first answer; writes
+// and reads of other paths still reach the target.
+func TestMemo(t *testing.T) {
+	var served atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := served.Add(1)
+		io.WriteString(w, r.Method+" "+r.URL.Path+" "+string(rune('0'+n)))
+	}))
+	defer target.Close()
+	p := Start(target.URL)
+	defer p.Close()
+	p.SetMemo(true)
+	get := func(path string) string {
+		resp, err := http.Get(p.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	first := get("/a")
+	if again := get("/a"); again != first || served.Load() != 1 {
+		t.Errorf("second GET /a: %q (first %q), target served %d; want the first answer and 1", again, first, served.Load())
+	}
+	get("/b")
+	for range 2 {
+		resp, err := http.Post(p.URL+"/a", "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if served.Load() != 4 {
+		t.Errorf("target served %d; want 4 (GET /a once, GET /b, two POSTs)", served.Load())
+	}
+}
