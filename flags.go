@@ -12,9 +12,10 @@ import (
 )
 
 // Flags is an app's feature env file seen as feature flags: the rules of a
-// flag change (env-file format, class feature), masked reads, edits and
-// whole-content replacements (a reviewed file, a rollback) through the one
-// conditional, retrying ApplyEdit, and the history of a versioned store.
+// flag change (env-file format, class feature), masked reads, edits, a
+// reviewed file (PlanReviewed: held reverts, --prune) and rollbacks through
+// the one conditional, retrying ApplyEdit, and the history of a versioned
+// store.
 type Flags struct {
 	URL        string
 	Store      Store
@@ -176,16 +177,6 @@ func (f *Flags) Edit(ctx context.Context, set map[string]string, unset []string,
 	return f.apply(ctx, Edit{Set: set, Unset: unset, Meta: FlagsMeta(cmd, who, why, keys)}, res)
 }
 
-// Replace makes the flags file hold exactly vars (a reviewed file, an older
-// version). Every key of vars must be a feature flag: otherwise nothing is
-// written.
-func (f *Flags) Replace(ctx context.Context, vars map[string]string, who, why string) (*FlagsResult, error) {
-	if err := f.CheckAll(vars); err != nil {
-		return nil, err
-	}
-	return f.apply(ctx, Edit{Replace: vars, Meta: FlagsMeta("flags apply", who, why, slices.Sorted(maps.Keys(vars)))}, &FlagsResult{})
-}
-
 func (f *Flags) apply(ctx context.Context, e Edit, res *FlagsResult) (*FlagsResult, error) {
 	r, err := ApplyEdit(ctx, f.Store, e)
 	if err != nil {
@@ -317,7 +308,7 @@ func (f *Flags) Rollback(ctx context.Context, rb *Rollback, who, why string) (*F
 }
 
 // ReadReviewed reads a reviewed env file (the flags_file merged in git) for
-// Replace: a file with lint errors is refused, with the findings, because
+// PlanReviewed: a file with lint errors is refused, with the findings, because
 // ECS would read it differently from what the reviewer saw.
 func ReadReviewed(name string, data []byte) (map[string]string, []Finding, error) {
 	if findings := LintEnvFile(name, data); HasErrors(findings) {

@@ -162,6 +162,7 @@ type changeJSON struct {
 	Sensitive bool      `json:"sensitive,omitempty"`
 	Addon     string    `json:"addon,omitempty"`
 	ChangedBy *provJSON `json:"changed_by,omitempty"`
+	HeldWhy   string    `json:"held_why,omitempty"`
 }
 
 // provJSON is who last changed a key in the store (never a value).
@@ -190,7 +191,7 @@ func toProvJSON(p *envsync.Provenance) *provJSON {
 }
 
 func toChangeJSON(ch envsync.Change) changeJSON {
-	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon, ChangedBy: toProvJSON(ch.Prov)}
+	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon, ChangedBy: toProvJSON(ch.Prov), HeldWhy: ch.Held}
 	if ch.Old != "" {
 		j.Old = ch.Mask(ch.Old)
 	}
