@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"encoding/base64"
 	"math"
 	"net/url"
 	"regexp"
@@ -51,6 +52,9 @@ func DetectValue(value string) (id, reason string, ok bool) {
 		if d.re.MatchString(v) {
 			return d.id, d.reason, true
 		}
+	}
+	if pemB64(v, "PRIVATE KEY") {
+		return "pem-private-key", "value is a base64-encoded PEM private key", true
 	}
 	if id, reason, ok := detectURL(v); ok {
 		return id, reason, true
@@ -111,6 +115,61 @@ func detectURL(v string) (id, reason string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// Public identifiers in vendor formats: values that look random but are
+// public by design (they are sent to browsers or printed in dashboards).
+var publicFormats = []detector{
+	{"stripe-publishable-key", "value is a Stripe-style publishable key (pk_), public by design", regexp.MustCompile(`^pk_(live|test)_[A-Za-z0-9]+$`)},
+	{"stripe-object-id", "value is a Stripe object id (price, product, plan, Connect client, account), public by design", regexp.MustCompile(`^(price|prod|plan|ca|acct|cus|pm|txr|coupon|promo|tax|shr|cs_test_a|cs_live_a)_[A-Za-z0-9]{8,}$`)},
+	{"google-oauth-client-id", "value is a Google OAuth client id, public by design", regexp.MustCompile(`^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$`)},
+	{"github-client-id", "value is a GitHub OAuth or App client id, public by design", regexp.MustCompile(`^(Iv1\.[0-9a-f]{16}|Iv23li[A-Za-z0-9]{14}|Ov23li[A-Za-z0-9]{14})$`)},
+	{"recaptcha-site-key", "value is a reCAPTCHA site key, public by design", regexp.MustCompile(`^6L[A-Za-z0-9_-]{38}$`)},
+	{"okta-client-id", "value is an Okta client id, public by design", regexp.MustCompile(`^0oa[A-Za-z0-9]{17}$`)},
+	{"twilio-messaging-service-sid", "value is a Twilio messaging-service or phone-number SID, public by design", regexp.MustCompile(`^(MG|PN)[0-9a-f]{32}$`)},
+	{"analytics-id", "value is a web-analytics id (Google Analytics, Tag Manager), public by design", regexp.MustCompile(`^(UA-[0-9]+-[0-9]+|G-[A-Z0-9]{6,12}|GTM-[A-Z0-9]{4,10}|AW-[0-9]{6,12})$`)},
+	{"posthog-project-key", "value is a PostHog project key (phc_), public by design", regexp.MustCompile(`^phc_[A-Za-z0-9]{20,}$`)},
+	{"mapbox-public-token", "value is a Mapbox public token (pk.), public by design", regexp.MustCompile(`^pk\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)},
+	{"square-application-id", "value is a Square application id, public by design", regexp.MustCompile(`^sq0idp-[A-Za-z0-9_-]{10,}$`)},
+	{"pem-certificate", "value is a certificate or public key (PEM), public by design", regexp.MustCompile(`^-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|TRUSTED CERTIFICATE)-----`)},
+}
+
+// PublicValue reports whether value is a public identifier in a vendor's
+// documented format, or a certificate (also base64-encoded, or its bare DER
+// base64 body). The reason never contains the value.
+func PublicValue(value string) (id, reason string, ok bool) {
+	v := strings.TrimSpace(value)
+	for _, d := range publicFormats {
+		if d.re.MatchString(v) {
+			return d.id, d.reason, true
+		}
+	}
+	if pemB64(v, "CERTIFICATE") || derCert.MatchString(v) {
+		return "pem-certificate", "value is a certificate, public by design", true
+	}
+	return "", "", false
+}
+
+// derCert is the base64 of a DER X.509 certificate (a SEQUENCE of a
+// SEQUENCE with a version tag): the PEM body without its armour.
+var derCert = regexp.MustCompile(`^MII[A-Za-z0-9+/]{2}CC[A-Za-z0-9+/]{2}[gCS]gAwIBAgI[A-Za-z0-9+/=\s]+$`)
+
+// pemB64 reports whether v is base64 of a PEM block whose type contains kind.
+func pemB64(v, kind string) bool {
+	if !strings.HasPrefix(v, "LS0tLS1CRUdJT") || len(v) > 1<<20 {
+		return false
+	}
+	head := v
+	if len(head) > 96 {
+		head = head[:96]
+	}
+	head = head[:len(head)/4*4]
+	b, err := base64.StdEncoding.DecodeString(head)
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strings.HasPrefix(first, "-----BEGIN ") && strings.Contains(first, kind)
 }
 
 var (

@@ -30,10 +30,15 @@ type Rule struct {
 	Class  envsync.Class
 	Reason string
 	Line   int
+	// Weak marks a fallback (confidence: weak): its decisions are listed
+	// for review.
+	Weak bool
 
 	name               *regexp.Regexp
 	words, first, last [][]string
 	value              *regexp.Regexp
+	notWords           [][]string
+	notValue           *regexp.Regexp
 }
 
 // Override forces the class of one exact name.
@@ -65,6 +70,12 @@ func (r *Rule) Match(name string, words []string, value string) bool {
 		return false
 	}
 	if r.value != nil && !r.value.MatchString(value) {
+		return false
+	}
+	if r.notWords != nil && slices.ContainsFunc(r.notWords, func(seq []string) bool { return containsSeq(words, seq) }) {
+		return false
+	}
+	if r.notValue != nil && r.notValue.MatchString(value) {
 		return false
 	}
 	return true
@@ -127,14 +138,19 @@ type fileYAML struct {
 }
 
 type ruleYAML struct {
-	Name   string   `yaml:"name"`
-	Match  string   `yaml:"match"`
-	Words  []string `yaml:"words"`
-	First  []string `yaml:"first"`
-	Last   []string `yaml:"last"`
-	Value  string   `yaml:"value"`
-	Class  string   `yaml:"class"`
-	Reason string   `yaml:"reason"`
+	Name  string   `yaml:"name"`
+	Match string   `yaml:"match"`
+	Words []string `yaml:"words"`
+	First []string `yaml:"first"`
+	Last  []string `yaml:"last"`
+	Value string   `yaml:"value"`
+	// NotWords and NotValue are evidence that rules the class out.
+	NotWords []string `yaml:"not_words"`
+	NotValue string   `yaml:"not_value"`
+	Class    string   `yaml:"class"`
+	Reason   string   `yaml:"reason"`
+	// Confidence is "strong" (the default) or "weak".
+	Confidence string `yaml:"confidence"`
 }
 
 // Load reads and parses a rule file.
@@ -228,7 +244,7 @@ func yamlErr(path string, err error) error {
 	}
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		if m[2] == "ruleYAML" {
-			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, first, last, value, class, reason)", m[1])
+			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, first, last, value, not_words, not_value, class, reason, confidence)", m[1])
 		} else {
 			msg = fmt.Sprintf("unknown field %q (want version, rules, overrides, allow)", m[1])
 		}
@@ -287,6 +303,13 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 		return nil, fmt.Errorf("class: %w", err)
 	}
 	r := &Rule{Name: ry.Name, Class: class, Reason: ry.Reason, Line: line}
+	switch ry.Confidence {
+	case "", "strong":
+	case "weak":
+		r.Weak = true
+	default:
+		return nil, fmt.Errorf("confidence: want strong or weak")
+	}
 	if ry.Match != "" {
 		if r.name, err = nameMatcher(ry.Match); err != nil {
 			return nil, fmt.Errorf("match: %w", err)
@@ -304,6 +327,14 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 	if ry.Value != "" {
 		if r.value, err = regexp.Compile(ry.Value); err != nil {
 			return nil, fmt.Errorf("value: bad regex: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	}
+	if r.notWords, err = wordList("not_words", ry.NotWords); err != nil {
+		return nil, err
+	}
+	if ry.NotValue != "" {
+		if r.notValue, err = regexp.Compile(ry.NotValue); err != nil {
+			return nil, fmt.Errorf("not_value: bad regex: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 	}
 	if r.name == nil && r.words == nil && r.first == nil && r.last == nil && r.value == nil {

@@ -69,6 +69,20 @@ rules:
 	check(2, "HTTP_TIMEOUT", "thirty", false)
 }
 
+func TestWords(t *testing.T) {
+	for name, want := range map[string]string{
+		"stripeSecretKey":    "STRIPE SECRET KEY",
+		"AWS_S3_BUCKET":      "AWS S3 BUCKET",
+		"OAuthClientID":      "O AUTH CLIENT ID",
+		"sentry.dsn":         "SENTRY DSN",
+		"NEXT_PUBLIC_APP-ID": "NEXT PUBLIC APP ID",
+	} {
+		if got := strings.Join(Words(name), " "); got != want {
+			t.Errorf("Words(%q) = %q; want %q", name, got, want)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("rules:\n  - {name: a, match: X, class: feature}\noverrides:\n  B: static\nallow:\n  C: public\n"))
 	f.Add(builtinYAML)
