@@ -23,6 +23,7 @@ package classify
 import (
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/rules"
@@ -71,22 +72,23 @@ func (c *Classifier) Classify(v envsync.Var) envsync.Decision {
 	allowed, isAllowed := c.allow[v.Name]
 	words := nameWords(v.Name)
 	if !isAllowed {
-		if id, reason, ok := DetectValue(v.Value); ok {
-			if id != "high-entropy" {
-				return strong(envsync.Secret, "detector:"+id, reason)
+		id, reason, cred := DetectValue(v.Value)
+		if cred && !strings.HasPrefix(id, "high-entropy") {
+			return strong(envsync.Secret, "detector:"+id, reason)
+		}
+		if pid, preason, ok := PublicValue(v.Value); ok {
+			if credentialHead(words) {
+				return weak(envsync.Secret, "detector:"+pid, preason+", but the name says it is a credential, so it is treated as secret")
 			}
+			return strong(envsync.Static, "public:"+pid, preason)
+		}
+		if cred {
 			// Random-looking but of no known format: an id in a name that
 			// says so is public; anything else is a key.
 			if d, ok := publicID(words, v.Value); ok {
 				return d
 			}
 			return strong(envsync.Secret, "detector:"+id, reason)
-		}
-		if id, reason, ok := PublicValue(v.Value); ok {
-			if credentialHead(words) {
-				return weak(envsync.Secret, "detector:"+id, reason+", but the name says it is a credential, so it is treated as secret")
-			}
-			return strong(envsync.Static, "public:"+id, reason)
 		}
 	}
 	b := c.builtinDecision(v, words)
@@ -145,8 +147,7 @@ var (
 	// Words that make an id part of a credential pair (AWS_ACCESS_KEY_ID,
 	// HCTI_API_USER_ID: the user half of basic auth against an API).
 	credentialIDWords = [][]string{
-		{"ACCESS", "KEY"}, {"SECRET"}, {"PASSWORD"}, {"TOKEN"}, {"API", "USER"}, {"API", "KEY"},
-		{"PRIVATE"}, {"SIGNING"}, {"LICENSE"}, {"AUTH"},
+		{"ACCESS", "KEY"}, {"SECRET"}, {"PASSWORD"}, {"TOKEN"}, {"API", "USER"}, {"API", "KEY"}, {"LICENSE"},
 	}
 	// Head nouns that say the value is a credential.
 	credentialHeads = [][]string{

@@ -25,6 +25,7 @@ func TestDetectValue(t *testing.T) {
 		"url-query-secret":      "https://api.example.com/v1?api_key=abcdef123456",
 		"url-key":               "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/42",
 		"high-entropy":          "b4c82aa5472af86a827be6775d56b03eb9da39ba695f10fbe2c5a7683dbdfcb5",
+		"url-token-path":        "https://hooks.example.com/catch/Zx9Qw2Lk8Vb3Nm7Rt5Yp1Hs4",
 	}
 	for want, v := range secrets {
 		t.Run(want, func(t *testing.T) {
@@ -52,6 +53,9 @@ func TestDetectValue(t *testing.T) {
 		"/app/tmp/cache", "Free shipping this week = yes!", "support@example.com", "v1.2.3-rc.4",
 		"redis://localhost:6379/0", "Iv1.6549d5500826c17d", "mc3.dev.ec2.memcachier.com:11211",
 		"some_really_long_identifier_name_here", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"abcdefghkmnpqrstuvwxyzABCDEFGHKLMNPQRSTUVWXYZ23456789", // an id alphabet written out
+		"/opt/documenso/cert.p12", "projects/acme-prod/locations/us-east1/keyRings/signing/cryptoKeys/doc",
+		"https://storage.gra.cloud.ovh.net/v1/AUTH_a92d91b0dca976940894e277504bd1a7/media", // an account id inside the path
 	}
 	for _, v := range public {
 		if id, _, ok := DetectValue(v); ok {
@@ -91,14 +95,40 @@ allow:
 		{"SENTRY_DSN", dsn, envsync.Secret, "detector:url-key"},
 		{"WEB_CONCURRENCY", "3", envsync.Dynamic, "builtin:concurrency"},
 		{"HEROKU_SLUG_COMMIT", "0123456789abcdef0123456789abcdef01234567", envsync.Ignore, "builtin:heroku-dyno-metadata"}, // allowed by the built-in rules
-		{"NEW_RELIC_LICENSE_KEY", "0123456789abcdef0123456789abcdef01234567", envsync.Secret, "detector:high-entropy"},
+		{"NEW_RELIC_LICENSE_KEY", "8c3f0e51d9a27b46e0f1c9a8d27e5b3f6a4c1d09", envsync.Secret, "detector:high-entropy"},
 		{"HEROKU_APP_NAME", "acme", envsync.Ignore, "builtin:heroku-dyno-metadata"},
 		{"XYZZY", "Q9#zz", envsync.Secret, "default"},
 		{"PGPASSWORD", "hunter2", envsync.Secret, "builtin:glued-secret-words"},
 		{"TOKENIZER_MODEL", "bert", envsync.Static, "builtin:images-and-versions"},
 		{"AWS_ACCESS_KEY_ID", "not-an-aws-format-id", envsync.Secret, "builtin:api-key"},
 		{"NEXT_PUBLIC_DISABLE_SIGNUP", "true", envsync.Feature, "builtin:leading-switch"}, // the framework prefix is dropped first
-		{"MAX_TOOT_CHARS", "500", envsync.Feature, "builtin:product-limits"},
+		{"MAX_TOOT_CHARS", "500", envsync.Feature, "builtin:product-max-min"},
+		{"GOOGLE_CLIENT_ID", "209780879616-csuqsqzmv08hdg6shmi8k0qi0p1e5279.apps.googleusercontent.com", envsync.Static, "public:google-oauth-client-id"},
+		{"STRIPE_SECRET_KEY", "pk_live_abcdefghijklmnopqrstuvwx", envsync.Secret, "detector:stripe-publishable-key"}, // conflict: secret wins
+		{"LINEAR_CLIENT_ID", "d709548d98358b889b325e37fb8fc068", envsync.Static, "public:client-id"},
+		{"CLOUDFLARE_ACCOUNT_ID", "f5282d96aac0a678c0422fd8edd9f5cf", envsync.Static, "public:id"},
+		{"TWITTER_APP_ID", "QBEDaB8VWURfkVsfqZea7PjH5xY2", envsync.Secret, "detector:high-entropy"}, // a key's alphabet under an id name
+		{"AWS_ACCESS_KEY_ID", "8c3f0e51d9a27b46e0f1c9a8d27e5b3f6a4c1d09", envsync.Secret, "detector:high-entropy"},
+		{"TOKEN_EXPIRY_DAYS", "30", envsync.Feature, "builtin:credential-setting-duration"},
+		{"RESET_PASSWORD_WITHIN", "6.hours", envsync.Feature, "builtin:credential-setting-duration"},
+		{"PASSWORD_MIN_LENGTH", "12", envsync.Feature, "builtin:credential-setting-duration"},
+		{"LDAP_MAIL_KEY", "mail", envsync.Static, "builtin:key-attribute-name"},
+		{"SIGNING_KEY", "mail", envsync.Secret, "builtin:private-key"},
+		{"HEARTBEAT_URL", "https://hc-ping.com/1745dcc5-7d57-405e-a424-06f08a5745f3", envsync.Secret, "builtin:heartbeat-url"},
+		{"HCTI_API_USER_ID", "1745dcc5-7d57-405e-a424-06f08a5745f3", envsync.Secret, "builtin:api-key"},
+		{"SEATS_PER_PLAN", "5", envsync.Feature, "builtin:product-numbers"},
+		{"DB_POOL", "10", envsync.Dynamic, "builtin:concurrency"},
+		{"USE_S3_STORAGE", "true", envsync.Static, "builtin:service-wiring-switches"},
+		{"ALLOW_GUEST_CHECKOUT", "1", envsync.Feature, "builtin:leading-switch"},
+		{"CACHE_DRIVER", "redis", envsync.Static, "builtin:drivers-and-providers"},
+		{"REGISTRATION_MODE", "approved", envsync.Feature, "builtin:product-modes"},
+		{"ADMIN_EMAILS", "a@acme.example,b@acme.example", envsync.Feature, "builtin:product-lists"},
+		{"OFFICE_NETWORKS", "10.0.0.0/8,172.16.0.0/12", envsync.Static, "builtin:value-word-list"},
+		{"PRIMARY_COLOR", "#ff6600", envsync.Feature, "builtin:value-colour"},
+		{"SIDECAR", "ghcr.io/acme/worker:1.4.2", envsync.Static, "builtin:value-image"},
+		{"SAML_CERT", "-----BEGIN CERTIFICATE----- MIIDDjCCAfagAwIBAgIUT04z", envsync.Static, "public:pem-certificate"},
+		{"SSL_KEY", "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2Z0lCQURBTkJna3Fo", envsync.Secret, "detector:pem-private-key"},
+		{"DATABASE_URL_TEST", "postgres://localhost:5432/app_test", envsync.Ignore, "builtin:test-only"},
 	}
 	for _, tt := range tests {
 		d := c.Classify(envsync.Var{Name: tt.name, Value: tt.value})
@@ -107,6 +137,90 @@ allow:
 		}
 		if d.Reason == "" {
 			t.Errorf("%s: empty reason", tt.name)
+		}
+	}
+}
+
+// A name-identified secret moves to another class only through allow:.
+func TestNameSecretNeedsAllow(t *testing.T) {
+	user, err := rules.Parse("rules.yaml", []byte(`
+rules:
+  - {name: everything, match: "*", class: static, reason: we route it all to tfvars}
+overrides:
+  STRIPE_SECRET_KEY: feature
+allow:
+  SMTP_PASSWORD: the relay is open on our VPC; this is a placeholder
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(user)
+	for _, tt := range []struct {
+		name, value string
+		class       envsync.Class
+		rule        string
+	}{
+		{"DB_PASSWORD", "hunter2", envsync.Secret, "builtin:password"},      // the user rule may not move it
+		{"STRIPE_SECRET_KEY", "changeme", envsync.Secret, "builtin:secret"}, // nor the override
+		{"SMTP_PASSWORD", "none", envsync.Static, "rule:everything"},        // allow: lets the rule apply
+		{"APP_NAME", "acme", envsync.Static, "rule:everything"},             // not a secret by name: the rule applies
+		{"XYZZY", "Q9#zz", envsync.Static, "rule:everything"},               // the fail-safe is not a name: the rule applies
+	} {
+		d := c.Classify(envsync.Var{Name: tt.name, Value: tt.value})
+		if d.Class != tt.class || d.Rule != tt.rule {
+			t.Errorf("%s: got %s by %s (%s); want %s by %s", tt.name, d.Class, d.Rule, d.Reason, tt.class, tt.rule)
+		}
+		if d.Class == envsync.Secret && !strings.Contains(d.Reason, "allow:") {
+			t.Errorf("%s: the reason %q does not say how to move it (allow:)", tt.name, d.Reason)
+		}
+	}
+}
+
+// Every decision says whether it rests on strong evidence or a fallback.
+func TestConfidence(t *testing.T) {
+	c := New(nil)
+	for _, tt := range []struct {
+		name, value string
+		want        envsync.Confidence
+	}{
+		{"STRIPE_SECRET_KEY", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", envsync.Strong}, // a token format
+		{"RAILS_ENV", "production", envsync.Strong},                               // an exact convention
+		{"WEB_CONCURRENCY", "3", envsync.Strong},
+		{"XYZZY", "Q9#zz", envsync.Weak},     // nothing matched
+		{"FROBNICATE", "true", envsync.Weak}, // the value's shape alone
+		{"WIDGETS", "42", envsync.Weak},
+		{"STRIPE_SECRET_KEY", "pk_live_abcdefghijklmnopqrstuvwx", envsync.Weak}, // conflicting evidence
+	} {
+		d := c.Classify(envsync.Var{Name: tt.name, Value: tt.value})
+		if d.Confidence != tt.want {
+			t.Errorf("%s=%q: %s by %s is %q; want %q", tt.name, tt.value, d.Class, d.Rule, d.Confidence, tt.want)
+		}
+		if d.NeedsReview() != (tt.want == envsync.Weak) {
+			t.Errorf("%s: NeedsReview = %v", tt.name, d.NeedsReview())
+		}
+	}
+}
+
+func TestPublicValue(t *testing.T) {
+	public := map[string]string{
+		"stripe-publishable-key":       "pk_live_5025924b2cb515ef6b408051",
+		"stripe-object-id":             "price_1OaBcDeFgHiJkLmN",
+		"google-oauth-client-id":       "706354008683-ftb2aypg7xn1qn61xlqmdbs4so4zquyb.apps.googleusercontent.com",
+		"github-client-id":             "Iv1.c997a5ec1529409c",
+		"recaptcha-site-key":           "6LfqEO6JAAAAAbvjDaAnTRnWJ-V9hIwbKaVhVH5n",
+		"okta-client-id":               "0oaGAJxCoKHudUTEpRK2",
+		"twilio-messaging-service-sid": "MG9752274e9e519418a7406176694466fa",
+		"analytics-id":                 "G-4XZ1K2C3D4",
+		"pem-certificate":              "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURXekNDQWtPZ0F3SUJB",
+	}
+	for want, v := range public {
+		if id, _, ok := PublicValue(v); !ok || id != want {
+			t.Errorf("PublicValue(%q) = %q, %v; want %q", v, id, ok, want)
+		}
+	}
+	for _, v := range []string{"sk_live_4eC39HqLyjWDarjtT1zdp7dc", "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2Z0lCQURBTkJna3Fo", "hunter2", ""} {
+		if id, _, ok := PublicValue(v); ok {
+			t.Errorf("PublicValue(%q) = %s; want not public", v, id)
 		}
 	}
 }

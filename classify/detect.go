@@ -108,11 +108,12 @@ func detectURL(v string) (id, reason string, ok bool) {
 			return "url-query-secret", "value is a URL with a credential in its query (" + k + ")", true
 		}
 	}
-	// A long random path segment is a capability URL (webhook URLs, signed links).
-	for _, seg := range strings.Split(u.Path, "/") {
-		if len(seg) >= 24 && looksRandom(seg) {
-			return "url-token-path", "value is a URL with a token in its path", true
-		}
+	// A long random last path segment is a capability URL (webhook and ping
+	// URLs, signed links); a random segment inside the path is an account or
+	// project id (object-store URLs).
+	segs := strings.Split(strings.TrimSuffix(u.Path, "/"), "/")
+	if seg := segs[len(segs)-1]; len(seg) >= 24 && looksRandom(seg) {
+		return "url-token-path", "value is a URL with a token in its path", true
 	}
 	return "", "", false
 }
@@ -152,7 +153,7 @@ func PublicValue(value string) (id, reason string, ok bool) {
 
 // derCert is the base64 of a DER X.509 certificate (a SEQUENCE of a
 // SEQUENCE with a version tag): the PEM body without its armour.
-var derCert = regexp.MustCompile(`^MII[A-Za-z0-9+/]{2}CC[A-Za-z0-9+/]{2}[gCS]gAwIBAgI[A-Za-z0-9+/=\s]+$`)
+var derCert = regexp.MustCompile(`^MII[A-Za-z0-9+/]{3}CC[A-Za-z0-9+/]{3}gAwIBAgI[A-Za-z0-9+/=\s]+$`)
 
 // pemB64 reports whether v is base64 of a PEM block whose type contains kind.
 func pemB64(v, kind string) bool {
@@ -188,7 +189,7 @@ var (
 // characters with high Shannon entropy. UUIDs, host names, dotted names,
 // words and numbers are not.
 func looksRandom(s string) bool {
-	if len(s) < 20 || !tokenLike.MatchString(s) || uuidLike.MatchString(s) || dotted.MatchString(s) {
+	if len(s) < 20 || !tokenLike.MatchString(s) || uuidLike.MatchString(s) || dotted.MatchString(s) || isAlphabet(s) || isWordPath(s) {
 		return false
 	}
 	if hexOnly.MatchString(s) {
@@ -240,3 +241,35 @@ func entropy(s string) float64 {
 	}
 	return h
 }
+
+// isAlphabet reports whether s is a character set written out in order
+// (abcdefghkm…XYZ23456789: an id alphabet), not a random string: most
+// neighbouring characters are one or two code points apart, ascending.
+func isAlphabet(s string) bool {
+	steps := 0
+	for i := 1; i < len(s); i++ {
+		if d := int(s[i]) - int(s[i-1]); d == 1 || d == 2 {
+			steps++
+		}
+	}
+	return steps*4 >= (len(s)-1)*3
+}
+
+// isWordPath reports whether s is a file or resource path made of words
+// (/opt/app/cert.p12, projects/p/locations/l/keyRings/r): two or more
+// slashes and no segment that is itself random-looking.
+func isWordPath(s string) bool {
+	if strings.Count(s, "/") < 2 || strings.Contains(s, "//") {
+		return false
+	}
+	for _, seg := range strings.Split(s, "/") {
+		if len(seg) >= 40 || !wordish.MatchString(seg) {
+			return false
+		}
+	}
+	return true
+}
+
+// wordish: empty, or a segment whose letters come in runs of two or more
+// lower-case letters (words, camelCase, kebab-case, file names, numbers).
+var wordish = regexp.MustCompile(`^([A-Z]?[a-z]{2,}|[0-9]+|[._-])*([.][A-Za-z0-9]{1,5})?$`)
