@@ -45,7 +45,9 @@ var secretQuery = regexp.MustCompile(`(?i)^(.*[_-])?(token|key|secret|password|p
 // contains the value.
 func DetectValue(value string) (id, reason string, ok bool) {
 	v := strings.TrimSpace(value)
-	if len(v) < 8 || publishable.MatchString(v) {
+	// No token format is shorter than 15 characters (xoxb- and ten); only
+	// a URL can carry a shorter password.
+	if len(v) < 15 && !strings.Contains(v, "://") || publishable.MatchString(v) {
 		return "", "", false
 	}
 	for _, d := range detectors {
@@ -63,6 +65,9 @@ func DetectValue(value string) (id, reason string, ok bool) {
 		return "high-entropy", "value is a long random-looking string (a key or token)", true
 	}
 	// A token inside a larger value: JSON, a header, a command line.
+	if !strings.ContainsAny(v, " \t\n\"'`,;{}()[]<>=:") {
+		return "", "", false
+	}
 	for _, part := range tokenSplit.Split(v, -1) {
 		if len(part) < 16 || part == v {
 			continue
@@ -140,6 +145,9 @@ var publicFormats = []detector{
 // base64 body). The reason never contains the value.
 func PublicValue(value string) (id, reason string, ok bool) {
 	v := strings.TrimSpace(value)
+	if len(v) < 8 { // the shortest format: G-XXXXXX
+		return "", "", false
+	}
 	for _, d := range publicFormats {
 		if d.re.MatchString(v) {
 			return d.id, d.reason, true
@@ -178,7 +186,6 @@ var (
 	publishable = regexp.MustCompile(`^pk_(live|test)_[A-Za-z0-9]+$`)
 	rawUserPass = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@`)
 	hexOrKey    = regexp.MustCompile(`^[0-9a-f]{32,}$`)
-	tokenLike   = regexp.MustCompile(`^[A-Za-z0-9+/=_.~-]+$`)
 	uuidLike    = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	hexOnly     = regexp.MustCompile(`^(?i)[0-9a-f]+$`)
 	dotted      = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`) // hosts, versions, dotted ids
@@ -189,7 +196,8 @@ var (
 // characters with high Shannon entropy. UUIDs, host names, dotted names,
 // words and numbers are not.
 func looksRandom(s string) bool {
-	if len(s) < 20 || !tokenLike.MatchString(s) || uuidLike.MatchString(s) || dotted.MatchString(s) || isAlphabet(s) || isWordPath(s) {
+	if len(s) < 20 || !isTokenLike(s) || len(s) == 36 && uuidLike.MatchString(s) ||
+		strings.Contains(s, ".") && dotted.MatchString(s) || isAlphabet(s) || isWordPath(s) {
 		return false
 	}
 	if hexOnly.MatchString(s) {
@@ -220,6 +228,18 @@ func looksRandom(s string) bool {
 		return false
 	}
 	return entropy(s) >= 3.7
+}
+
+// isTokenLike reports whether s has only the characters of tokens:
+// letters, digits and + / = _ . ~ -.
+func isTokenLike(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("+/=_.~-", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func hasDigitAndLetter(s string) bool {

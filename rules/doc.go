@@ -10,6 +10,7 @@
 //	                              # or a regex between slashes: "/^SLACK_.*_CHANNEL$/"
 //	    words: [CHANNEL]          # the name contains one of these words; "API KEY"
 //	                              # means the two words in a row
+//	    word_ends: [PASSWORD]     # a word of the name ends with one of these (PGPASSWORD)
 //	    first: [ENABLE]           # the name's first word is one of these
 //	    last: [CHANNEL]           # the name's last word is one of these
 //	    value: "^#"               # a regex the value must match (never shown)
@@ -23,7 +24,7 @@
 //	allow:                        # exact name → why its credential-looking value is public
 //	  SENTRY_DSN_BROWSER: the browser DSN is published in the JS bundle
 //
-// A rule needs at least one of match, words, first, last or value; all the
+// A rule needs at least one of match, words, word_ends, first, last or value; all the
 // ones it has must hold, and neither not_words nor not_value may.
 //
 // A user rule or an override never moves a variable whose name the built-in

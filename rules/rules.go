@@ -35,10 +35,15 @@ type Rule struct {
 	Weak bool
 
 	name               *regexp.Regexp
+	nameUpper          *regexp.Regexp // name without case folding, for the upper-cased name (see nameMatcher)
 	words, first, last [][]string
-	value              *regexp.Regexp
-	notWords           [][]string
-	notValue           *regexp.Regexp
+	wordEnds           []string
+	// firstWords indexes the first word of every words: sequence, so that
+	// a name without any of them is rejected with a few map lookups.
+	firstWords map[string]bool
+	value      *regexp.Regexp
+	notWords   [][]string
+	notValue   *regexp.Regexp
 }
 
 // Override forces the class of one exact name.
@@ -57,10 +62,12 @@ type Allow struct {
 // Match reports whether the rule matches a variable whose name splits into
 // words (see Words).
 func (r *Rule) Match(name string, words []string, value string) bool {
-	if r.name != nil && !r.name.MatchString(name) {
+	if r.words != nil && !r.hasWords(words) {
 		return false
 	}
-	if r.words != nil && !slices.ContainsFunc(r.words, func(seq []string) bool { return containsSeq(words, seq) }) {
+	if r.wordEnds != nil && !slices.ContainsFunc(words, func(w string) bool {
+		return slices.ContainsFunc(r.wordEnds, func(end string) bool { return strings.HasSuffix(w, end) })
+	}) {
 		return false
 	}
 	if r.first != nil && (len(words) == 0 || !slices.ContainsFunc(r.first, func(seq []string) bool { return hasPrefix(words, seq) })) {
@@ -69,16 +76,39 @@ func (r *Rule) Match(name string, words []string, value string) bool {
 	if r.last != nil && (len(words) == 0 || !slices.ContainsFunc(r.last, func(seq []string) bool { return hasSuffix(words, seq) })) {
 		return false
 	}
-	if r.value != nil && !r.value.MatchString(value) {
+	if r.notWords != nil && slices.ContainsFunc(r.notWords, func(seq []string) bool { return containsSeq(words, seq) }) {
 		return false
 	}
-	if r.notWords != nil && slices.ContainsFunc(r.notWords, func(seq []string) bool { return containsSeq(words, seq) }) {
+	// The cheap word tests come first; regular expressions last.
+	if r.nameUpper != nil {
+		if !r.nameUpper.MatchString(strings.ToUpper(name)) {
+			return false
+		}
+	} else if r.name != nil && !r.name.MatchString(name) {
+		return false
+	}
+	if r.value != nil && !r.value.MatchString(value) {
 		return false
 	}
 	if r.notValue != nil && r.notValue.MatchString(value) {
 		return false
 	}
 	return true
+}
+
+// hasWords reports whether words contains one of the rule's word sequences.
+func (r *Rule) hasWords(words []string) bool {
+	for i, w := range words {
+		if !r.firstWords[w] {
+			continue
+		}
+		for _, seq := range r.words {
+			if seq[0] == w && len(words)-i >= len(seq) && slices.Equal(words[i:i+len(seq)], seq) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsSeq(words, seq []string) bool {
@@ -143,7 +173,9 @@ type ruleYAML struct {
 	Words []string `yaml:"words"`
 	First []string `yaml:"first"`
 	Last  []string `yaml:"last"`
-	Value string   `yaml:"value"`
+	// WordEnds: a word of the name ends with one of these (PGPASSWORD).
+	WordEnds []string `yaml:"word_ends"`
+	Value    string   `yaml:"value"`
 	// NotWords and NotValue are evidence that rules the class out.
 	NotWords []string `yaml:"not_words"`
 	NotValue string   `yaml:"not_value"`
@@ -244,7 +276,7 @@ func yamlErr(path string, err error) error {
 	}
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		if m[2] == "ruleYAML" {
-			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, first, last, value, not_words, not_value, class, reason, confidence)", m[1])
+			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, word_ends, first, last, value, not_words, not_value, class, reason, confidence)", m[1])
 		} else {
 			msg = fmt.Sprintf("unknown field %q (want version, rules, overrides, allow)", m[1])
 		}
@@ -314,6 +346,7 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 		if r.name, err = nameMatcher(ry.Match); err != nil {
 			return nil, fmt.Errorf("match: %w", err)
 		}
+		r.nameUpper = upperMatcher(r.name)
 	}
 	if r.words, err = wordList("words", ry.Words); err != nil {
 		return nil, err
@@ -323,6 +356,24 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 	}
 	if r.last, err = wordList("last", ry.Last); err != nil {
 		return nil, err
+	}
+	if r.words != nil {
+		r.firstWords = map[string]bool{}
+		for _, seq := range r.words {
+			r.firstWords[seq[0]] = true
+		}
+	}
+	if ry.WordEnds != nil {
+		ends, err := wordList("word_ends", ry.WordEnds)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ends {
+			if len(e) != 1 {
+				return nil, fmt.Errorf("word_ends: %q is not one word", strings.Join(e, " "))
+			}
+			r.wordEnds = append(r.wordEnds, e[0])
+		}
 	}
 	if ry.Value != "" {
 		if r.value, err = regexp.Compile(ry.Value); err != nil {
@@ -337,8 +388,8 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 			return nil, fmt.Errorf("not_value: bad regex: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 	}
-	if r.name == nil && r.words == nil && r.first == nil && r.last == nil && r.value == nil {
-		return nil, fmt.Errorf("give at least one of match, words, first, last, value")
+	if r.name == nil && r.words == nil && r.wordEnds == nil && r.first == nil && r.last == nil && r.value == nil {
+		return nil, fmt.Errorf("give at least one of match, words, word_ends, first, last, value")
 	}
 	if r.Reason == "" {
 		r.Reason = "matches rule " + r.Name
@@ -367,6 +418,22 @@ func wordList(field string, list []string) ([][]string, error) {
 		out = append(out, seq)
 	}
 	return out, nil
+}
+
+// upperMatcher returns re without case folding when that is the same test
+// on an upper-cased ASCII name: the pattern has no lower-case letter (so no
+// escape such as \d or \s either). Case folding makes Go's matcher several
+// times slower, and names are matched for every variable.
+func upperMatcher(re *regexp.Regexp) *regexp.Regexp {
+	src := strings.TrimPrefix(re.String(), "(?i)")
+	if strings.ContainsFunc(src, func(r rune) bool { return r >= 'a' && r <= 'z' || r > unicode.MaxASCII }) {
+		return nil
+	}
+	up, err := regexp.Compile(src)
+	if err != nil {
+		return nil
+	}
+	return up
 }
 
 // nameMatcher compiles a glob ("SLACK_*_CHANNEL") or a /regex/, both
