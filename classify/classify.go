@@ -209,3 +209,32 @@ func nameWords(name string) []string {
 	}
 	return words
 }
+
+// ToReview returns the decisions a person should check, weakest first:
+// what nothing matched (secret by default), then a secret kept against
+// public-looking evidence, then the other fallbacks (a value's shape alone);
+// by name within each. Strong decisions are left out.
+func ToReview(entries []envsync.Entry) []envsync.Entry {
+	var out []envsync.Entry
+	for _, e := range entries {
+		if e.NeedsReview() {
+			out = append(out, e)
+		}
+	}
+	rank := func(e envsync.Entry) int {
+		switch {
+		case e.Rule == "default":
+			return 0
+		case e.Class == envsync.Secret:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(out, func(a, b envsync.Entry) int {
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
+}
