@@ -140,6 +140,8 @@ func (c *Classifier) builtinDecision(v envsync.Var, words []string) envsync.Deci
 // are public when their value has an id's alphabet.
 var (
 	clientIDHeads = [][]string{{"CLIENT", "ID"}, {"CLIENT", "IDS"}, {"CONSUMER", "ID"}}
+	// Keys that are public by name: sent to browsers by design.
+	publicKeyHeads = [][]string{{"PUBLIC", "KEY"}, {"PUBLISHABLE", "KEY"}, {"PUBLISHABLE"}, {"SITE", "KEY"}, {"SITEKEY"}, {"SITE"}}
 	idHeads       = [][]string{
 		{"ID"}, {"IDS"}, {"UID"}, {"GUID"}, {"IDENTIFIER"},
 		{"DATABASE"}, {"DB", "NAME"}, {"DATABASE", "NAME"}, {"BUCKET"}, {"BUCKET", "NAME"},
@@ -168,6 +170,9 @@ func publicID(words []string, value string) (envsync.Decision, bool) {
 	}
 	if slices.ContainsFunc(clientIDHeads, func(h []string) bool { return hasSuffix(words, h) }) {
 		return strong(envsync.Static, "public:client-id", "an OAuth client id is public by design (it travels in browser redirects)"), true
+	}
+	if slices.ContainsFunc(publicKeyHeads, func(h []string) bool { return hasSuffix(words, h) }) && !containsSeq(words, []string{"PRIVATE"}) {
+		return strong(envsync.Static, "public:public-key", "a public, publishable or site key is sent to browsers by design"), true
 	}
 	if slices.ContainsFunc(idHeads, func(h []string) bool { return hasSuffix(words, h) }) && idAlphabet.MatchString(value) {
 		return weak(envsync.Static, "public:id", "the name says it is an identifier and the value has an id's alphabet, not a key's"), true

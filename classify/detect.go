@@ -113,12 +113,13 @@ func detectURL(v string) (id, reason string, ok bool) {
 			return "url-query-secret", "value is a URL with a credential in its query (" + k + ")", true
 		}
 	}
-	// A long random last path segment is a capability URL (webhook and ping
-	// URLs, signed links); a random segment inside the path is an account or
-	// project id (object-store URLs).
-	segs := strings.Split(strings.TrimSuffix(u.Path, "/"), "/")
-	if seg := segs[len(segs)-1]; len(seg) >= 24 && looksRandom(seg) {
-		return "url-token-path", "value is a URL with a token in its path", true
+	// A long random path segment is a capability URL (webhook and ping
+	// URLs, signed links), unless it is a public account id in a known
+	// format (OpenStack Swift's AUTH_<project id>).
+	for _, seg := range strings.Split(u.Path, "/") {
+		if len(seg) >= 24 && !publicPathSegment.MatchString(seg) && looksRandom(seg) {
+			return "url-token-path", "value is a URL with a token in its path", true
+		}
 	}
 	return "", "", false
 }
@@ -180,6 +181,9 @@ func pemB64(v, kind string) bool {
 	first, _, _ := strings.Cut(string(b), "\n")
 	return strings.HasPrefix(first, "-----BEGIN ") && strings.Contains(first, kind)
 }
+
+// publicPathSegment: account ids that object-store URLs carry in their path.
+var publicPathSegment = regexp.MustCompile(`^AUTH_[0-9a-f]{32}$`)
 
 var (
 	// Keys meant for browsers: Stripe publishable keys.
