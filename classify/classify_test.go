@@ -129,6 +129,15 @@ allow:
 		{"SAML_CERT", "-----BEGIN CERTIFICATE----- MIIDDjCCAfagAwIBAgIUT04z", envsync.Static, "public:pem-certificate"},
 		{"SSL_KEY", "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2Z0lCQURBTkJna3Fo", envsync.Secret, "detector:pem-private-key"},
 		{"DATABASE_URL_TEST", "postgres://localhost:5432/app_test", envsync.Ignore, "builtin:test-only"},
+		{"JWT_EXPIRES_IN", "7d", envsync.Feature, "builtin:credential-setting-duration"},
+		{"OTP_ISSUER", "Acme", envsync.Static, "builtin:credential-name"},
+		{"DB_MAX_CONN_LIFETIME", "30m", envsync.Dynamic, "builtin:timeouts-and-retries"},
+		{"MAX_BODY_SIZE", "10mb", envsync.Dynamic, "builtin:memory-and-batches"},
+		{"CRONITOR_URL", "https://cronitor.link/p/abc123def456ghi789/nightly", envsync.Secret, "builtin:heartbeat-url"},
+		{"RECAPTCHA_SITE_KEY", "6LcAbCdEfGhIjKlMnOpQrStUvWxYz0123456789AB", envsync.Static, "public:public-key"},
+		{"SWIFT_URL", "https://storage.example.net/v1/AUTH_a92d91b0dca976940894e277504bd1a7/media", envsync.Static, "builtin:hosts-urls-endpoints"},
+		{"FORCE_SSL_REDIRECT", "true", envsync.Static, "builtin:transport-security"},
+		{"SESSION_KEY", "_acme_session", envsync.Static, "builtin:key-attribute-name"},
 	}
 	for _, tt := range tests {
 		d := c.Classify(envsync.Var{Name: tt.name, Value: tt.value})
