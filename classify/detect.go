@@ -128,7 +128,7 @@ func detectURL(v string) (id, reason string, ok bool) {
 // public by design (they are sent to browsers or printed in dashboards).
 var publicFormats = []detector{
 	{"stripe-publishable-key", "value is a Stripe-style publishable key (pk_), public by design", regexp.MustCompile(`^pk_(live|test)_[A-Za-z0-9]+$`)},
-	{"stripe-object-id", "value is a Stripe object id (price, product, plan, Connect client, account), public by design", regexp.MustCompile(`^(price|prod|plan|ca|acct|cus|pm|txr|coupon|promo|tax|shr|cs_test_a|cs_live_a)_[A-Za-z0-9]{8,}$`)},
+	{"stripe-object-id", "value is a Stripe object id (price, product, plan, coupon, Connect client or account), public by design", regexp.MustCompile(`^(price|prod|plan|ca|acct|coupon|promo)_[A-Za-z0-9]{8,}$`)},
 	{"google-oauth-client-id", "value is a Google OAuth client id, public by design", regexp.MustCompile(`^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$`)},
 	{"github-client-id", "value is a GitHub OAuth or App client id, public by design", regexp.MustCompile(`^(Iv1\.[0-9a-f]{16}|Iv23li[A-Za-z0-9]{14}|Ov23li[A-Za-z0-9]{14})$`)},
 	{"recaptcha-site-key", "value is a reCAPTCHA site key, public by design", regexp.MustCompile(`^6L[A-Za-z0-9_-]{38}$`)},
