@@ -142,7 +142,7 @@ var (
 	clientIDHeads = [][]string{{"CLIENT", "ID"}, {"CLIENT", "IDS"}, {"CONSUMER", "ID"}}
 	// Keys that are public by name: sent to browsers by design.
 	publicKeyHeads = [][]string{{"PUBLIC", "KEY"}, {"PUBLISHABLE", "KEY"}, {"PUBLISHABLE"}, {"SITE", "KEY"}, {"SITEKEY"}, {"SITE"}}
-	idHeads       = [][]string{
+	idHeads        = [][]string{
 		{"ID"}, {"IDS"}, {"UID"}, {"GUID"}, {"IDENTIFIER"},
 		{"DATABASE"}, {"DB", "NAME"}, {"DATABASE", "NAME"}, {"BUCKET"}, {"BUCKET", "NAME"},
 	}
