@@ -138,6 +138,11 @@ allow:
 		{"SWIFT_URL", "https://storage.example.net/v1/AUTH_a92d91b0dca976940894e277504bd1a7/media", envsync.Static, "builtin:hosts-urls-endpoints"},
 		{"FORCE_SSL_REDIRECT", "true", envsync.Static, "builtin:transport-security"},
 		{"SESSION_KEY", "_acme_session", envsync.Static, "builtin:key-attribute-name"},
+		{"SMTP_AUTH", "login", envsync.Static, "builtin:auth-mechanism"},
+		{"SMTP_AUTH", "hunter2", envsync.Secret, "builtin:key-suffix"},
+		{"NOTIFICATIONS_FROM_EMAIL", "noreply@acme.example", envsync.Static, "builtin:senders"},
+		{"ALERT_RECIPIENTS", "ops@acme.example", envsync.Feature, "builtin:notification-targets"},
+		{"JWT_EXPIRATION_TIME", "3600s", envsync.Feature, "builtin:credential-setting-duration"},
 	}
 	for _, tt := range tests {
 		d := c.Classify(envsync.Var{Name: tt.name, Value: tt.value})
