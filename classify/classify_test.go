@@ -139,6 +139,14 @@ allow:
 		{"FORCE_SSL_REDIRECT", "true", envsync.Static, "builtin:transport-security"},
 		{"SESSION_KEY", "_acme_session", envsync.Static, "builtin:key-attribute-name"},
 		{"SMTP_AUTH", "login", envsync.Static, "builtin:auth-mechanism"},
+		{"HTTP_BASIC", "admin:hunter2", envsync.Secret, "default"},                        // user:password is not an image
+		{"POSTGRES_IMAGE", "postgres:16", envsync.Static, "builtin:images-and-versions"},  // by name
+		{"SIDECAR", "postgres:16.2", envsync.Static, "builtin:value-image"},               // by shape
+		{"SMTP_SETTINGS", `{"user":"a","password":"hunter2"}`, envsync.Secret, "default"}, // JSON holding a credential
+		{"UI_SETTINGS", `{"theme":"dark","density":"compact"}`, envsync.Static, "builtin:value-json"},
+		{"FOO_API_KEY_TEST", "x7", envsync.Secret, "builtin:api-key"}, // a test credential is still a credential
+		{"MYSQL_ROOT_PW", "hunter2", envsync.Secret, "builtin:password"},
+		{"WALLET_SEED", "correct horse battery staple", envsync.Secret, "builtin:seed-phrase"},
 		{"SMTP_AUTH", "hunter2", envsync.Secret, "builtin:key-suffix"},
 		{"NOTIFICATIONS_FROM_EMAIL", "noreply@acme.example", envsync.Static, "builtin:senders"},
 		{"ALERT_RECIPIENTS", "ops@acme.example", envsync.Feature, "builtin:notification-targets"},
