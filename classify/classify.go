@@ -149,7 +149,7 @@ var (
 	// Words that make an id part of a credential pair (AWS_ACCESS_KEY_ID,
 	// HCTI_API_USER_ID: the user half of basic auth against an API).
 	credentialIDWords = [][]string{
-		{"ACCESS", "KEY"}, {"SECRET"}, {"PASSWORD"}, {"TOKEN"}, {"API", "USER"}, {"API", "KEY"}, {"LICENSE"},
+		{"ACCESS", "KEY"}, {"SECRET"}, {"PASSWORD"}, {"TOKEN"}, {"API", "USER"}, {"API", "KEY"}, {"APP", "KEY"}, {"APPLICATION", "KEY"}, {"LICENSE"},
 	}
 	// Head nouns that say the value is a credential.
 	credentialHeads = [][]string{

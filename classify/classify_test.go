@@ -146,6 +146,9 @@ allow:
 		{"UI_SETTINGS", `{"theme":"dark","density":"compact"}`, envsync.Static, "builtin:value-json"},
 		{"FOO_API_KEY_TEST", "x7", envsync.Secret, "builtin:api-key"}, // a test credential is still a credential
 		{"MYSQL_ROOT_PW", "hunter2", envsync.Secret, "builtin:password"},
+		{"B2_APPLICATION_KEY_ID", "0025a3b4c5d6e7f0000000001", envsync.Secret, "builtin:api-key"}, // pairs with a key
+		{"KMS_KEY_ID", "1234abcd-12ab-34cd-56ef-1234567890ab", envsync.Static, "builtin:public-ids"},
+		{"DROPBOX_APP", "m254foq25rf4bz4", envsync.Secret, "default"}, // letters and digits mixed: not a word
 		{"WALLET_SEED", "correct horse battery staple", envsync.Secret, "builtin:seed-phrase"},
 		{"SMTP_AUTH", "hunter2", envsync.Secret, "builtin:key-suffix"},
 		{"NOTIFICATIONS_FROM_EMAIL", "noreply@acme.example", envsync.Static, "builtin:senders"},
