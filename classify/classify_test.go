@@ -137,7 +137,10 @@ allow:
 		{"RECAPTCHA_SITE_KEY", "6LcAbCdEfGhIjKlMnOpQrStUvWxYz0123456789AB", envsync.Static, "public:public-key"},
 		{"SWIFT_URL", "https://storage.example.net/v1/AUTH_a92d91b0dca976940894e277504bd1a7/media", envsync.Static, "builtin:hosts-urls-endpoints"},
 		{"FORCE_SSL_REDIRECT", "true", envsync.Static, "builtin:transport-security"},
-		{"SESSION_KEY", "_acme_session", envsync.Static, "builtin:key-attribute-name"},
+		{"SESSION_KEY", "_acme_session", envsync.Static, "builtin:cookie-name"},
+		{"SESSION_KEY", "keyboardcat", envsync.Secret, "builtin:private-key"},
+		{"ATTR_ENCRYPTED_KEY", "changeme", envsync.Secret, "builtin:key-suffix"},
+		{"MAGIC_LINK_EXPIRY", "15m", envsync.Feature, "builtin:lifetime-policy"},
 		{"SMTP_AUTH", "login", envsync.Static, "builtin:auth-mechanism"},
 		{"HTTP_BASIC", "admin:hunter2", envsync.Secret, "default"},                        // user:password is not an image
 		{"POSTGRES_IMAGE", "postgres:16", envsync.Static, "builtin:images-and-versions"},  // by name
