@@ -141,6 +141,11 @@ allow:
 		{"SESSION_KEY", "keyboardcat", envsync.Secret, "builtin:private-key"},
 		{"ATTR_ENCRYPTED_KEY", "changeme", envsync.Secret, "builtin:key-suffix"},
 		{"MAGIC_LINK_EXPIRY", "15m", envsync.Feature, "builtin:lifetime-policy"},
+		{"THROTTLE_ANON", "100/day", envsync.Dynamic, "builtin:rates"},
+		{"OBAN_QUEUES", "default:10,mailers:20", envsync.Dynamic, "builtin:queue-weights"},
+		{"CELERY_TASK_TIME_LIMIT", "300", envsync.Dynamic, "builtin:timeouts-and-retries"},
+		{"BODY_PARSER_LIMIT", "10mb", envsync.Dynamic, "builtin:memory-and-batches"},
+		{"MAINTENANCE_MODE", "true", envsync.Feature, "builtin:feature-flag-words"},
 		{"SMTP_AUTH", "login", envsync.Static, "builtin:auth-mechanism"},
 		{"HTTP_BASIC", "admin:hunter2", envsync.Secret, "default"},                        // user:password is not an image
 		{"POSTGRES_IMAGE", "postgres:16", envsync.Static, "builtin:images-and-versions"},  // by name
