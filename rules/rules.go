@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type Rule struct {
 
 	name               *regexp.Regexp
 	nameUpper          *regexp.Regexp // name without case folding, for the upper-cased name (see nameMatcher)
+	namePrefixes       []string       // every name nameUpper matches starts with one of these (nil: unknown)
 	words, first, last [][]string
 	wordEnds           []string
 	// firstWords indexes the first word of every words: sequence, so that
@@ -81,7 +83,11 @@ func (r *Rule) Match(name string, words []string, value string) bool {
 	}
 	// The cheap word tests come first; regular expressions last.
 	if r.nameUpper != nil {
-		if !r.nameUpper.MatchString(strings.ToUpper(name)) {
+		up := strings.ToUpper(name)
+		if r.namePrefixes != nil && !slices.ContainsFunc(r.namePrefixes, func(p string) bool { return strings.HasPrefix(up, p) }) {
+			return false
+		}
+		if !r.nameUpper.MatchString(up) {
 			return false
 		}
 	} else if r.name != nil && !r.name.MatchString(name) {
@@ -347,6 +353,9 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 			return nil, fmt.Errorf("match: %w", err)
 		}
 		r.nameUpper = upperMatcher(r.name)
+		if r.nameUpper != nil {
+			r.namePrefixes = literalPrefixes(r.nameUpper.String())
+		}
 	}
 	if r.words, err = wordList("words", ry.Words); err != nil {
 		return nil, err
@@ -434,6 +443,64 @@ func upperMatcher(re *regexp.Regexp) *regexp.Regexp {
 		return nil
 	}
 	return up
+}
+
+// literalPrefixes returns strings one of which starts every match of the
+// anchored pattern src (^(HEROKU_…|DYNO|…)$), so that most names are turned
+// away without running the regular expression; nil when it cannot tell.
+func literalPrefixes(src string) []string {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) == 0 || re.Sub[0].Op != syntax.OpBeginText {
+		return nil
+	}
+	var prefixes func(re *syntax.Regexp) []string
+	prefixes = func(re *syntax.Regexp) []string {
+		switch re.Op {
+		case syntax.OpLiteral:
+			if re.Flags&syntax.FoldCase != 0 {
+				return nil
+			}
+			return []string{string(re.Rune)}
+		case syntax.OpCapture:
+			return prefixes(re.Sub[0])
+		case syntax.OpConcat:
+			if len(re.Sub) == 0 {
+				return nil
+			}
+			return prefixes(re.Sub[0])
+		case syntax.OpAlternate:
+			var out []string
+			for _, sub := range re.Sub {
+				p := prefixes(sub)
+				if p == nil {
+					return nil
+				}
+				out = append(out, p...)
+			}
+			return out
+		case syntax.OpCharClass:
+			var out []string
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+					if len(out) == 64 {
+						return nil
+					}
+					out = append(out, string(r))
+				}
+			}
+			return out
+		}
+		return nil
+	}
+	out := prefixes(&syntax.Regexp{Op: syntax.OpConcat, Sub: re.Sub[1:]})
+	if slices.Contains(out, "") {
+		return nil
+	}
+	return out
 }
 
 // nameMatcher compiles a glob ("SLACK_*_CHANNEL") or a /regex/, both

@@ -94,6 +94,21 @@ func TestWords(t *testing.T) {
 	}
 }
 
+func TestLiteralPrefixes(t *testing.T) {
+	for src, want := range map[string]string{
+		"^(HEROKU_(APP_ID|SLUG)|DYNO|DYNOS|ON_HEROKU)$": "HEROKU_ DYNO ON_HEROKU",
+		"^(PYTHON[A-Z_]*|GO[A-Z]+)$":                    "PYTHON GO",
+		"^[A-C]X$":                                      "A B C",
+		"^.*_ENV$":                                      "",
+		"(PASSWORD|TOKEN)":                              "", // not anchored
+		"^(A|B?)$":                                      "", // may match the empty string
+	} {
+		if got := strings.Join(literalPrefixes(src), " "); got != want {
+			t.Errorf("literalPrefixes(%q) = %q; want %q", src, got, want)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("rules:\n  - {name: a, match: X, class: feature}\noverrides:\n  B: static\nallow:\n  C: public\n"))
 	f.Add(builtinYAML)
