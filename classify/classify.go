@@ -4,16 +4,15 @@
 // Precedence, first decision wins (DESIGN.md):
 //  1. a value in a known credential format (a token format, a PEM private
 //     key, a URL with a password) is secret unless its exact name is allowed;
-//     a value in a vendor's public-id format (a publishable key, an OAuth
-//     client id, a certificate) is static unless the name says credential;
+//     so is a long random-looking value of no known format, unless the name's
+//     head noun says it is a public identifier (an OAuth client id, a site
+//     key, an id whose value has an id's alphabet);
 //  2. exact-name overrides;
 //  3. the user's rules in file order;
-//  4. the built-in rules;
+//  4. the built-in rules, led by the value's public format if it has one (a
+//     publishable key, an OAuth client id, a certificate: static, unless the
+//     name says credential);
 //  5. secret when nothing matched (fail safe).
-//
-// A long random-looking value of no known format is weaker evidence: it is
-// secret unless the name's head noun says it is a public identifier (an
-// OAuth client id, an app or project id) and the value has an id's alphabet.
 //
 // Neither an override nor a user rule may move a variable whose name says it
 // is a secret (DB_PASSWORD, STRIPE_SECRET_KEY) to another class: only allow:,
@@ -71,27 +70,36 @@ func weak(class envsync.Class, rule, reason string) envsync.Decision {
 func (c *Classifier) Classify(v envsync.Var) envsync.Decision {
 	allowed, isAllowed := c.allow[v.Name]
 	words := nameWords(v.Name)
+	// format is what the value's format says at the level of the built-in
+	// rules (a public id); your overrides and rules still come first.
+	var format *envsync.Decision
 	if !isAllowed {
 		id, reason, cred := DetectValue(v.Value)
 		if cred && !strings.HasPrefix(id, "high-entropy") {
 			return strong(envsync.Secret, "detector:"+id, reason)
 		}
 		if pid, preason, ok := PublicValue(v.Value); ok {
-			if credentialHead(words) {
-				return weak(envsync.Secret, "detector:"+pid, preason+", but the name says it is a credential, so it is treated as secret")
+			d := strong(envsync.Static, "public:"+pid, preason)
+			if credentialWord(words) {
+				d = weak(envsync.Secret, "detector:"+pid, preason+", but the name says it is a credential, so it is treated as secret")
 			}
-			return strong(envsync.Static, "public:"+pid, preason)
-		}
-		if cred {
+			format = &d
+		} else if cred {
 			// Random-looking but of no known format: an id in a name that
 			// says so is public; anything else is a key.
-			if d, ok := publicID(words, v.Value); ok {
-				return d
+			d, ok := publicID(words, v.Value)
+			if !ok {
+				return strong(envsync.Secret, "detector:"+id, reason)
 			}
-			return strong(envsync.Secret, "detector:"+id, reason)
+			format = &d
 		}
 	}
-	b := c.builtinDecision(v, words)
+	var b envsync.Decision
+	if format != nil {
+		b = *format
+	} else {
+		b = c.builtinDecision(v, words)
+	}
 	byName := b.Class == envsync.Secret && b.Rule != "default" && !isAllowed
 	user, ok := c.userDecision(v, words)
 	if ok {
@@ -151,8 +159,8 @@ var (
 	credentialIDWords = [][]string{
 		{"ACCESS", "KEY"}, {"SECRET"}, {"PASSWORD"}, {"TOKEN"}, {"API", "USER"}, {"API", "KEY"}, {"APP", "KEY"}, {"APPLICATION", "KEY"}, {"LICENSE"},
 	}
-	// Head nouns that say the value is a credential.
-	credentialHeads = [][]string{
+	// Words that say the value is a credential, wherever they stand.
+	credentialWords = [][]string{
 		{"SECRET"}, {"SECRETS"}, {"PASSWORD"}, {"PASSWD"}, {"PASS"}, {"PASSPHRASE"}, {"TOKEN"}, {"TOKENS"},
 		{"PRIVATE", "KEY"}, {"SECRET", "KEY"}, {"API", "KEY"}, {"APIKEY"}, {"ACCESS", "KEY"}, {"CREDENTIALS"},
 	}
@@ -180,8 +188,8 @@ func publicID(words []string, value string) (envsync.Decision, bool) {
 	return envsync.Decision{}, false
 }
 
-func credentialHead(words []string) bool {
-	return slices.ContainsFunc(credentialHeads, func(h []string) bool { return hasSuffix(words, h) })
+func credentialWord(words []string) bool {
+	return slices.ContainsFunc(credentialWords, func(w []string) bool { return containsSeq(words, w) })
 }
 
 func containsSeq(words, seq []string) bool {

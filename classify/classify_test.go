@@ -74,6 +74,7 @@ rules:
 overrides:
   DATABASE_URL: static
   LEGACY_LIMIT: dynamic
+  STRIPE_PRICE_ID: feature
 allow:
   SENTRY_DSN_BROWSER: the browser DSN is public
 `))
@@ -89,7 +90,9 @@ allow:
 	}{
 		{"DATABASE_URL", "postgres://u:p@host/db", envsync.Secret, "detector:url-password"}, // a credential beats an override
 		{"DATABASE_URL", "postgres://host/db", envsync.Static, "override"},
-		{"LEGACY_LIMIT", "10", envsync.Dynamic, "override"},       // override beats user rules
+		{"LEGACY_LIMIT", "10", envsync.Dynamic, "override"},                        // override beats user rules
+		{"STRIPE_PRICE_ID", "price_1NqXyZAbCdEfGhIj", envsync.Feature, "override"}, // an override beats a public format
+		{"STRIPE_PRICE", "price_1NqXyZAbCdEfGhIj", envsync.Static, "public:stripe-object-id"},
 		{"LEGACY_CHECKOUT", "on", envsync.Feature, "rule:legacy"}, // user rules beat built-ins
 		{"SENTRY_DSN_BROWSER", dsn, envsync.Static, "allow"},
 		{"SENTRY_DSN", dsn, envsync.Secret, "detector:url-key"},
@@ -142,6 +145,7 @@ allow:
 		{"ATTR_ENCRYPTED_KEY", "changeme", envsync.Secret, "builtin:key-suffix"},
 		{"MAGIC_LINK_EXPIRY", "15m", envsync.Feature, "builtin:lifetime-policy"},
 		{"THROTTLE_ANON", "100/day", envsync.Dynamic, "builtin:rates"},
+		{"RECAPTCHA_SECRET_KEY_V3", "6LfqEO6JAAAAAbvjDaAnTRnWJ-V9hIwbKaVhVH5n", envsync.Secret, "detector:recaptcha-site-key"}, // reCAPTCHA secrets share the format
 		{"OBAN_QUEUES", "default:10,mailers:20", envsync.Dynamic, "builtin:queue-weights"},
 		{"CELERY_TASK_TIME_LIMIT", "300", envsync.Dynamic, "builtin:timeouts-and-retries"},
 		{"BODY_PARSER_LIMIT", "10mb", envsync.Dynamic, "builtin:memory-and-batches"},
