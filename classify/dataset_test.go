@@ -22,6 +22,7 @@ type labelRow struct {
 // score counts one app's (or all apps') results.
 type score struct {
 	total, correct, secrets, secretHits, nonSecrets, falseSecrets, review int
+	missesReviewed                                                        int // wrong decisions that are in the review list
 }
 
 func (s *score) add(o score) {
@@ -32,6 +33,7 @@ func (s *score) add(o score) {
 	s.nonSecrets += o.nonSecrets
 	s.falseSecrets += o.falseSecrets
 	s.review += o.review
+	s.missesReviewed += o.missesReviewed
 }
 
 func pct(a, b int) float64 {
@@ -126,7 +128,10 @@ func TestDatasets(t *testing.T) {
 		if slices.Contains(row.labels, string(d.Class)) {
 			s.correct++
 		} else {
-			t.Logf("miss: %-28s %-45s want %-15s got %-8s by %s", row.source, row.name, strings.Join(row.labels, "|"), d.Class, d.Rule)
+			t.Logf("miss: %-28s %-45s want %-15s got %-8s by %s (%s)", row.source, row.name, strings.Join(row.labels, "|"), d.Class, d.Rule, d.Confidence)
+			if d.NeedsReview() {
+				s.missesReviewed++
+			}
 		}
 		if len(row.labels) == 1 && row.labels[0] == "secret" {
 			s.secrets++
@@ -158,6 +163,7 @@ func TestDatasets(t *testing.T) {
 		}
 	}
 	t.Logf("%-36s %s", fmt.Sprintf("all %d apps", len(apps)), all)
+	t.Logf("wrong decisions a reviewer sees in the review list: %d of %d", all.missesReviewed, all.total-all.correct)
 	if all.secretHits < all.secrets {
 		t.Errorf("secret recall %.1f%% < 100%%", pct(all.secretHits, all.secrets))
 	}
