@@ -146,7 +146,7 @@ allow:
 		{"MAGIC_LINK_EXPIRY", "15m", envsync.Feature, "builtin:lifetime-policy"},
 		{"THROTTLE_ANON", "100/day", envsync.Dynamic, "builtin:rates"},
 		{"OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=abc123", envsync.Secret, "builtin:auth-headers"},
-		{"PROXY_HEADERS_TRUSTED", "true", envsync.Static, "builtin:transport-security"}, // a switch is not a header
+		{"PROXY_HEADERS_TRUSTED", "true", envsync.Static, "builtin:transport-security"},                                        // a switch is not a header
 		{"RECAPTCHA_SECRET_KEY_V3", "6LfqEO6JAAAAAbvjDaAnTRnWJ-V9hIwbKaVhVH5n", envsync.Secret, "detector:recaptcha-site-key"}, // reCAPTCHA secrets share the format
 		{"OBAN_QUEUES", "default:10,mailers:20", envsync.Dynamic, "builtin:queue-weights"},
 		{"CELERY_TASK_TIME_LIMIT", "300", envsync.Dynamic, "builtin:timeouts-and-retries"},
