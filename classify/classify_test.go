@@ -164,6 +164,9 @@ allow:
 		{"KMS_KEY_ID", "1234abcd-12ab-34cd-56ef-1234567890ab", envsync.Static, "builtin:public-ids"},
 		{"DROPBOX_APP", "m254foq25rf4bz4", envsync.Secret, "default"}, // letters and digits mixed: not a word
 		{"WALLET_SEED", "correct horse battery staple", envsync.Secret, "builtin:seed-phrase"},
+		{"SEED_DATABASE", "false", envsync.Static, "builtin:service-wiring-switches"},
+		{"ENABLE_REFERRALS", "true", envsync.Feature, "builtin:leading-switch"},
+		{"DEFAULT_PLAN", "free", envsync.Feature, "builtin:product-modes"},
 		{"SMTP_AUTH", "hunter2", envsync.Secret, "builtin:key-suffix"},
 		{"NOTIFICATIONS_FROM_EMAIL", "noreply@acme.example", envsync.Static, "builtin:senders"},
 		{"ALERT_RECIPIENTS", "ops@acme.example", envsync.Feature, "builtin:notification-targets"},
