@@ -281,6 +281,9 @@ func FuzzClassify(f *testing.F) {
 		if d.Reason == "" || d.Rule == "" {
 			t.Fatal("decision without a reason or rule")
 		}
+		if d.Confidence != envsync.Strong && d.Confidence != envsync.Weak {
+			t.Fatalf("decision without a confidence: %q", d.Confidence)
+		}
 		if len(value) >= 8 && strings.Contains(d.Reason, value) {
 			t.Fatalf("reason %q contains the value", d.Reason)
 		}
