@@ -166,6 +166,9 @@ allow:
 		{"WALLET_SEED", "correct horse battery staple", envsync.Secret, "builtin:seed-phrase"},
 		{"SEED_DATABASE", "false", envsync.Static, "builtin:service-wiring-switches"},
 		{"ENABLE_REFERRALS", "true", envsync.Feature, "builtin:leading-switch"},
+		{"PASSWORD_REQUIRE_SYMBOLS", "true", envsync.Feature, "builtin:switch-words"}, // a credential word that only modifies
+		{"DB_PASSWORD", "true", envsync.Secret, "builtin:password"},                   // the head decides whatever the value
+		{"SECRETS_MANAGER_REGION", "eu-west-1", envsync.Static, "builtin:credential-name"},
 		{"DEFAULT_PLAN", "free", envsync.Feature, "builtin:product-modes"},
 		{"SMTP_AUTH", "hunter2", envsync.Secret, "builtin:key-suffix"},
 		{"NOTIFICATIONS_FROM_EMAIL", "noreply@acme.example", envsync.Static, "builtin:senders"},
