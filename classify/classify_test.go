@@ -169,6 +169,16 @@ allow:
 		{"PASSWORD_REQUIRE_SYMBOLS", "true", envsync.Feature, "builtin:switch-words"}, // a credential word that only modifies
 		{"DB_PASSWORD", "true", envsync.Secret, "builtin:password"},                   // the head decides whatever the value
 		{"SECRETS_MANAGER_REGION", "eu-west-1", envsync.Static, "builtin:credential-name"},
+		{"SINGLE_TENANT", "true", envsync.Static, "builtin:service-wiring-switches"},
+		{"MAILER_AUTH_METHOD", "plain", envsync.Static, "builtin:auth-mechanism"},
+		{"LICENSE_KEY", "6f0c9d6e-1b2a-4c3d-8e9f-0a1b2c3d4e5f", envsync.Secret, "builtin:private-key"},
+		{"TWILIO_MESSAGING_SERVICE_SID", "MG9752274e9e519418a7406176694466fa", envsync.Static, "public:twilio-messaging-service-sid"},
+		{"SSL_CERT_PATH", "/etc/ssl/certs/app.pem", envsync.Static, "builtin:credential-file-path"},
+		{"STRIPE_PRICE_PRO", "price_1NqXyZAbCdEfGhIj", envsync.Static, "public:stripe-object-id"},
+		{"LOCKOUT_DURATION", "15m", envsync.Feature, "builtin:credential-setting-duration"},
+		{"UPLOAD_BATCH_SIZE", "500", envsync.Dynamic, "builtin:memory-and-batches"},
+		{"LISTEN_BACKLOG", "1024", envsync.Dynamic, "builtin:concurrency"},
+		{"HEROKU_PARENT_APP_NAME", "acme-staging", envsync.Ignore, "builtin:test-and-platform"},
 		{"DEFAULT_PLAN", "free", envsync.Feature, "builtin:product-modes"},
 		{"SMTP_AUTH", "hunter2", envsync.Secret, "builtin:key-suffix"},
 		{"NOTIFICATIONS_FROM_EMAIL", "noreply@acme.example", envsync.Static, "builtin:senders"},
