@@ -65,7 +65,7 @@ func DetectValue(value string) (id, reason string, ok bool) {
 		return "high-entropy", "value is a long random-looking string (a key or token)", true
 	}
 	// A token inside a larger value: JSON, a header, a command line.
-	if !strings.ContainsAny(v, " \t\n\"'`,;{}()[]<>=:") {
+	if !strings.ContainsAny(v, " \t\n\r\v\f\"'`,;{}()[]<>=:") {
 		return "", "", false
 	}
 	for _, part := range tokenSplit.Split(v, -1) {
