@@ -170,6 +170,9 @@ allow:
 		{"DB_PASSWORD", "true", envsync.Secret, "builtin:password"},                   // the head decides whatever the value
 		{"SECRETS_MANAGER_REGION", "eu-west-1", envsync.Static, "builtin:credential-name"},
 		{"SINGLE_TENANT", "true", envsync.Static, "builtin:service-wiring-switches"},
+		{"ORDER_MIN_AMOUNT", "10.00", envsync.Feature, "builtin:product-numbers"},
+		{"DEFAULT_USER_ROLE", "member", envsync.Feature, "builtin:default-role"},
+		{"FREE_MEMORY_MB", "512", envsync.Dynamic, "builtin:memory-and-batches"},
 		{"MAILER_AUTH_METHOD", "plain", envsync.Static, "builtin:auth-mechanism"},
 		{"LICENSE_KEY", "6f0c9d6e-1b2a-4c3d-8e9f-0a1b2c3d4e5f", envsync.Secret, "builtin:private-key"},
 		{"TWILIO_MESSAGING_SERVICE_SID", "MG9752274e9e519418a7406176694466fa", envsync.Static, "public:twilio-messaging-service-sid"},
