@@ -75,6 +75,7 @@ Exit codes: 0 success (no changes, no drift), 1 error, 2 changes or drift found.
 			watchCommand(),
 			flagsCommand(),
 			checkCommand(),
+			initCommand(),
 		},
 	}
 }

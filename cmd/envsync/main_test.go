@@ -73,6 +73,8 @@ func TestScripts(t *testing.T) {
 			"mode":          fileMode,
 			"ecs-service":   ecsService,
 			"webhook":       webhook,
+			"heroku-team":   herokuTeam,
+			"heroku-couple": herokuCouple,
 		},
 	})
 }

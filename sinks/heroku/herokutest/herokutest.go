@@ -35,10 +35,12 @@ type Server struct {
 	forbidden map[string]bool
 	failures  []failure
 	requests  []Request
+	pipelines []*pipeline
 }
 
 type app struct {
 	id     string
+	team   string
 	config map[string]string
 	addons []addon
 }
@@ -180,6 +182,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
 		}
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if status, ok := s.handleListing(w, r, parts); ok {
+		return status
+	}
 	if len(parts) != 3 || parts[0] != "apps" {
 		return writeErr(w, http.StatusNotFound, "not_found", "The requested API endpoint was not found.")
 	}
