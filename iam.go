@@ -1,6 +1,7 @@
 package envsync
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/url"
@@ -106,8 +107,16 @@ func IAMPolicy(apps []*App, use IAMUse) (*Policy, error) {
 
 type policyBuilder struct{ stmts map[string]*Statement }
 
+// add allows actions on resource in the statement sid, or in a numbered
+// variant of it when sid already allows a different set of actions.
 func (b *policyBuilder) add(sid string, actions []string, resource string, cond map[string]map[string][]string) {
 	st := b.stmts[sid]
+	for n := 2; st != nil && !slices.Equal(st.Action, actions); n++ {
+		st = b.stmts[fmt.Sprintf("%s%d", sid, n)]
+		if st == nil {
+			sid = fmt.Sprintf("%s%d", sid, n)
+		}
+	}
 	if st == nil {
 		st = &Statement{Sid: sid, Effect: "Allow", Action: actions, Condition: cond}
 		b.stmts[sid] = st
@@ -135,13 +144,15 @@ func (b *policyBuilder) s3(u *url.URL, use IAMUse, write bool) {
 		actions = append(actions, "s3:GetObjectVersion")
 	}
 	b.add(statementID("S3EnvFiles", actions), actions, object, nil)
-	// Without s3:ListBucket a missing object answers 403, not 404: allowed for the key only.
+	// Without s3:ListBucket a missing object (before the first import)
+	// answers 403, not 404. It lists key names, never content; S3 checks it
+	// without a prefix, so it cannot be narrowed to the key.
 	list := []string{"s3:ListBucket"}
 	if use.Command == "flags" {
+		// history lists the key's versions and says when versioning is off.
 		list = append(list, "s3:ListBucketVersions", "s3:GetBucketVersioning")
 	}
-	b.add("S3ListKeysIn"+sidSafe(bucket), list, "arn:aws:s3:::"+bucket,
-		map[string]map[string][]string{"StringEquals": {"s3:prefix": {key}}})
+	b.add("S3Buckets", list, "arn:aws:s3:::"+bucket, nil)
 	if k := u.Query().Get("kms"); k != "" {
 		kms := []string{"kms:Decrypt"}
 		if write {
@@ -224,4 +235,22 @@ func sidSafe(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// JSON is the policy document with one statement per line, as the README
+// and envsync init print it; it is valid JSON that IAM accepts as is.
+func (p *Policy) JSON() []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{\n  \"Version\": %q,\n  \"Statement\": [\n", p.Version)
+	for i, st := range p.Statement {
+		line, _ := json.Marshal(st)
+		s := strings.NewReplacer(`":`, `": `, `,"`, `, "`).Replace(string(line))
+		b.WriteString("    " + s)
+		if i < len(p.Statement)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("  ]\n}\n")
+	return []byte(b.String())
 }

@@ -218,7 +218,7 @@ func writeInitText(w io.Writer, summaries []envsync.InitSummary, policy *envsync
 	tw.Flush()
 	if policy != nil {
 		fmt.Fprintln(w, "\nIAM policy for envsync plan and import with this config:")
-		writeJSON(w, policy)
+		w.Write(policy.JSON())
 	}
 }
 
@@ -235,7 +235,7 @@ func writeInitMarkdown(w io.Writer, summaries []envsync.InitSummary, policy *env
 	}
 	if policy != nil {
 		fmt.Fprintln(w, "\nIAM policy for `envsync plan` and `envsync import` with this config:\n\n```json")
-		writeJSON(w, policy)
+		w.Write(policy.JSON())
 		fmt.Fprintln(w, "```")
 	}
 }
