@@ -146,9 +146,10 @@ func SummarizeApps(ctx context.Context, apps []InitApp, sourceOf func(InitApp) (
 
 // GenerateConfig writes a commented envsync.yaml for apps: fields that only
 // use {app} go under defaults: once, so each app is one line; fields that use
-// {stage} are written on each app. The result is parsed back (as path) before
-// it is returned, and two apps sharing one store is an error.
-func GenerateConfig(path string, apps []InitApp, opts InitOptions, summaries []InitSummary) ([]byte, error) {
+// {stage} are written on each app. The result is parsed back (as path) and
+// every route opened (no call) before it is returned; two apps sharing one
+// store is an error.
+func GenerateConfig(ctx context.Context, path string, apps []InitApp, opts InitOptions, summaries []InitSummary) ([]byte, error) {
 	if len(apps) == 0 {
 		return nil, WithHint(fmt.Errorf("%w: no apps found", ErrNotFound), "check --team or --pipeline, and that the token's account can see the apps")
 	}
@@ -160,6 +161,10 @@ func GenerateConfig(path string, apps []InitApp, opts InitOptions, summaries []I
 	for _, f := range fields {
 		if f.key == "source" || f.key == "flags_file" {
 			continue
+		}
+		if !strings.Contains(f.value, AppPlaceholder) && !strings.Contains(f.value, StagePlaceholder) {
+			return nil, WithHint(fmt.Errorf("%w: %s: %s names one store for every app", ErrInvalid, f.key, f.value),
+				"put {app} (or {stage} for a pipeline) in the template")
 		}
 		seen := map[string]string{}
 		for _, a := range apps {
@@ -229,8 +234,22 @@ func GenerateConfig(path string, apps []InitApp, opts InitOptions, summaries []I
 			b.WriteString("    routes:\n" + strings.Join(routes, ""))
 		}
 	}
-	if _, err := ParseConfig(path, b.Bytes()); err != nil {
-		return nil, WithHint(fmt.Errorf("the generated config is not valid: %w", err), "check the templates given to envsync init")
+	bad := func(err error) error {
+		return WithHint(fmt.Errorf("the generated config is not valid: %w", err), "check the templates given to envsync init")
+	}
+	cfg, err := ParseConfig(path, b.Bytes())
+	if err != nil {
+		return nil, bad(err)
+	}
+	// Opening a store checks its URL the way plan will, with no call.
+	for _, app := range cfg.Apps {
+		for _, class := range RoutedClasses {
+			if u, ok := app.Routes[class]; ok {
+				if _, err := Open(ctx, u, OpenOptions{BaseDir: cfg.Dir}); err != nil {
+					return nil, bad(fmt.Errorf("app %q: routes: %s: %w", app.Name, class, err))
+				}
+			}
+		}
 	}
 	return b.Bytes(), nil
 }

@@ -85,7 +85,7 @@ func runInit(c *cli.Context) error {
 		Rules: rulesRel, Command: initCommandLine(c),
 	}
 	// Templates are checked before any call.
-	if _, err := envsync.GenerateConfig(path, []envsync.InitApp{{Name: "app", Stage: "production"}}, opts, nil); err != nil {
+	if _, err := envsync.GenerateConfig(c.Context, path, []envsync.InitApp{{Name: "app", Stage: "production"}}, opts, nil); err != nil {
 		return err
 	}
 	cl, err := loadClassifier(c, nil)
@@ -101,7 +101,7 @@ func runInit(c *cli.Context) error {
 	summaries := envsync.SummarizeApps(c.Context, apps, func(a envsync.InitApp) (envsync.Source, error) {
 		return envsync.OpenSource(c.Context, "heroku://"+a.Name, openOpts)
 	}, cl, c.Int("parallel"))
-	data, err := envsync.GenerateConfig(path, apps, opts, summaries)
+	data, err := envsync.GenerateConfig(c.Context, path, apps, opts, summaries)
 	if err != nil {
 		return err
 	}
@@ -162,6 +162,9 @@ func relTo(dir, p string) (string, error) {
 // failed run leaves nothing half-written; without replace, an existing file
 // is never overwritten.
 func writeFileAtomic(path string, data []byte, replace bool) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".envsync-init-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
