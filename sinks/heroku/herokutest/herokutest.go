@@ -5,7 +5,8 @@
 // null deletes, the response is the full new object), GET
 // /apps/{app}/addons with each add-on's config_vars, Heroku's JSON error
 // bodies ({"id": "not_found", "message": …}), and injected 429/5xx failures
-// with Retry-After. Tests run the real heroku-go client against it.
+// with Retry-After, and the app, team and pipeline listings (listing.go).
+// Tests run the real heroku-go client against it.
 package herokutest
 
 import (
