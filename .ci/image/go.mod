@@ -1,4 +1,4 @@
-module github.com/envsync/envsync/.ci/image
+module envsync-ci/image
 
 go 1.26.8
 

@@ -1,3 +1,3 @@
-module github.com/envsync/envsync/.ci/release
+module envsync-ci/release
 
 go 1.26.8
