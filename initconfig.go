@@ -43,7 +43,8 @@ type InitOptions struct {
 	Command string
 }
 
-// routes returns the templates by field, as they go in the config.
+// fields returns the templates by config field (routes.CLASS for routes),
+// in the order they are written.
 func (o InitOptions) fields() ([]initField, error) {
 	var fs []initField
 	add := func(key, comment, value string) { fs = append(fs, initField{key, comment, value}) }
