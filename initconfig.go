@@ -104,13 +104,6 @@ type InitSummary struct {
 	Err error
 }
 
-// NeedsReview reports whether a decision is a guess a person should check:
-// no rule matched (secret by default), or only the value's randomness said
-// secret.
-func NeedsReview(d Decision) bool {
-	return d.Rule == "default" || d.Rule == "detector:high-entropy"
-}
-
 // SummarizeApps reads each app's source (sourceOf gives it) and classifies
 // its variables, parallel apps at a time. A failed read is kept in that
 // app's Err; the other apps are still read.
@@ -128,7 +121,7 @@ func SummarizeApps(ctx context.Context, apps []InitApp, sourceOf func(InitApp) (
 				for _, e := range entries {
 					s.Vars++
 					s.Classes[e.Class]++
-					if NeedsReview(e.Decision) {
+					if e.NeedsReview() {
 						s.Review++
 					}
 					if e.Addon != "" {
