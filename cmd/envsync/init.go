@@ -94,8 +94,10 @@ func runInit(c *cli.Context) error {
 	}
 	// No config yet: the set-up is the classifier and the counted client.
 	s := &setup{cl: cl, calls: &envsync.CallCounter{}, log: logger(c)}
-	openOpts := envsync.OpenOptions{HTTPClient: s.calls.Client()}
+	// Every app is read from Heroku: pace by the account's rate limit, as plan and drift do.
+	openOpts := envsync.OpenOptions{HTTPClient: s.calls.Client(), RateLimit: newHerokuBudget(1)}
 	defer s.logCalls()
+	defer reportRateLimit(c, openOpts.RateLimit)
 	apps, err := heroku.ListApps(c.Context, c.String("team"), c.String("pipeline"), openOpts)
 	if err != nil {
 		return err
