@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/envsync/envsync.Version=$(VERSION)
 FUZZTIME ?= 20s
 
-.PHONY: build test test-deps test-faults bench fuzz lint demo clean
+.PHONY: build test test-deps test-faults bench fuzz lint demo clean image image-check release-snapshot release-check
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/envsync
@@ -50,5 +50,35 @@ lint:
 demo: build
 	@bash testdata/demo/run.sh $(BIN)
 
+# The container image, without a Docker engine or a registry: a static envsync
+# for linux/amd64 and linux/arm64 on an empty base, non-root, as an OCI archive
+# (load it with `docker load`, push it with `crane push` or `skopeo copy oci-archive:…`).
+IMAGE   ?= bin/envsync-image.tar
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+
+image:
+	cd .ci/image && $(GO) run . -repo ../.. -version '$(VERSION)' -platforms '$(IMAGE_PLATFORMS)' -out '$(abspath $(IMAGE))'
+
+# Opens the archive, checks user, platforms and labels, runs the amd64 entrypoint's --version.
+image-check: image
+	cd .ci/image && ENVSYNC_IMAGE='$(abspath $(IMAGE))' ENVSYNC_IMAGE_VERSION='$(VERSION)' $(GO) test -count=1 .
+
+# Release archives (linux/darwin × amd64/arm64, windows/amd64) and checksums in dist/,
+# with goreleaser installed from the Go module proxy at a pinned version.
+GORELEASER_VERSION ?= v2.16.0
+GORELEASER ?= bin/tools/goreleaser
+
+$(GORELEASER):
+	GOBIN='$(abspath $(dir $(GORELEASER)))' $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+release-snapshot: $(GORELEASER)
+	$(GORELEASER) release --snapshot --clean --skip=publish
+
+# Runs the linux/amd64 binary from its archive, checks every archive against the
+# checksums, and runs the Action's install step against the archives.
+release-check: release-snapshot
+	cd .ci/release && ENVSYNC_DIST='$(abspath dist)' $(GO) test -count=1 .
+	ENVSYNC_DIST='$(abspath dist)' $(GO) test -count=1 -run '^TestActionInstall$$' ./cmd/envsync
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

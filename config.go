@@ -30,6 +30,8 @@ type Config struct {
 	// Routes that overlap across apps, found once (index 1: with --prune).
 	overlapOnce [2]sync.Once
 	overlapErr  [2]error
+	// Defaults are the app-level defaults (defaults:), or nil.
+	Defaults *AppDefaults
 }
 
 // App is one application: where its variables come from and where each
@@ -54,6 +56,8 @@ type App struct {
 	PhaseLine int
 	// Line is where the app is defined in the config file.
 	Line int
+
+	fromDefaults map[Class]bool // routes filled in from defaults: that the app's own routes: may replace
 }
 
 // LoadConfig reads and validates a config file. Errors name the file and line.
@@ -122,8 +126,14 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 			cfg.Rules = cfg.resolve(s)
 		case "apps":
 			appsNode = deref(v)
+		case "defaults":
+			d, err := p.defaults(deref(v))
+			if err != nil {
+				return nil, err
+			}
+			cfg.Defaults = d
 		default:
-			return nil, p.errf(k.Line, "unknown field %q (want version, rules, apps)", k.Value)
+			return nil, p.errf(k.Line, "unknown field %q (want version, rules, defaults, apps)", k.Value)
 		}
 	}
 	if cfg.Version == 0 {
@@ -326,6 +336,9 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 	if app.Name == "" || strings.ContainsAny(app.Name, " \t/") {
 		return nil, p.errf(k.Line, "app name %q: use letters, digits, '-' and '_'", app.Name)
 	}
+	if isNull(v) && cfg.Defaults != nil {
+		v = &yaml.Node{Kind: yaml.MappingNode, Line: v.Line} // "web:" alone: every field from defaults:
+	}
 	if v.Kind != yaml.MappingNode {
 		return nil, p.errf(v.Line, "app %q: want a mapping with source: and routes:", app.Name)
 	}
@@ -391,8 +404,14 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, container, flags_file, phase)", app.Name, fk.Value)
 		}
 	}
+	if err := p.applyDefaults(cfg, app); err != nil {
+		return nil, err
+	}
 	if app.Source == "" {
 		return nil, p.errf(k.Line, "app %q: source: is missing (e.g. heroku://my-app or a heroku config --json export)", app.Name)
+	}
+	if routes == nil && len(app.Routes) > 0 {
+		return app, nil // every route from defaults:
 	}
 	if routes == nil || routes.Kind != yaml.MappingNode {
 		line := k.Line
@@ -415,9 +434,10 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 		if class == Ignore {
 			return nil, p.errf(rk.Line, "app %q: routes: ignore is never routed (those vars only mean something on Heroku)", app.Name)
 		}
-		if _, dup := app.Routes[class]; dup {
+		if _, dup := app.Routes[class]; dup && !app.fromDefaults[class] {
 			return nil, p.errf(rk.Line, "app %q: routes: %s is routed twice (first on line %d)", app.Name, class, routeLine[class])
 		}
+		delete(app.fromDefaults, class)
 		routeLine[class] = rk.Line
 		s, err := p.str(rv, app.Name+".routes."+rk.Value)
 		if err != nil {

@@ -63,7 +63,25 @@ type Decision struct {
 	Rule string
 	// Reason says why, in a short lowercase sentence.
 	Reason string
+	// Confidence says whether the decision rests on strong evidence or on a
+	// fallback that a person should review.
+	Confidence Confidence
 }
+
+// Confidence is how much a decision rests on.
+type Confidence string
+
+const (
+	// Strong: a token format, an exact convention, the user's own rule.
+	Strong Confidence = "strong"
+	// Weak: a fallback — the value's shape alone, a name whose evidence
+	// conflicts, or nothing matched (secret by default).
+	Weak Confidence = "weak"
+)
+
+// NeedsReview reports whether a person should check the decision: anything
+// not resting on strong evidence.
+func (d Decision) NeedsReview() bool { return d.Confidence != Strong }
 
 // Classifier decides the class of a variable. Implementations must be safe
 // for concurrent use and must never put a value in Reason.

@@ -64,7 +64,8 @@ type PhaseEdit struct {
 // SetPhase sets phase: of app in the config file content data (read from
 // path), keeping every comment and the layout: it edits the value on the
 // line where phase: is, or inserts "phase: …" after the app's source: line
-// with the same indentation. The result is parsed again before it is
+// with the same indentation (first in the braces of a flow mapping such as
+// the "web: {}" envsync init writes). The result is parsed again before it is
 // returned, so a bad edit never reaches the file.
 func SetPhase(path string, data []byte, appName string, phase Phase) (*PhaseEdit, error) {
 	cfg, err := ParseConfig(path, data)
@@ -88,8 +89,9 @@ func SetPhase(path string, data []byte, appName string, phase Phase) (*PhaseEdit
 	if err != nil {
 		return nil, err
 	}
-	if node.Kind != yaml.MappingNode || len(node.Content) == 0 || node.Style&yaml.FlowStyle != 0 {
-		return nil, &PosError{File: path, Line: node.Line, Err: fmt.Errorf("%w: app %q is not a block mapping of its own (flow style {…}, or an alias); set phase: %s by hand", ErrInvalid, appName, phase)}
+	flow := node.Style&yaml.FlowStyle != 0
+	if node.Kind != yaml.MappingNode || len(node.Content) == 0 && !flow {
+		return nil, &PosError{File: path, Line: node.Line, Err: fmt.Errorf("%w: app %q is not a mapping of its own (an alias, or empty); set phase: %s by hand", ErrInvalid, appName, phase)}
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	edit := &PhaseEdit{Changed: true}
@@ -116,6 +118,20 @@ func SetPhase(path string, data []byte, appName string, phase Phase) (*PhaseEdit
 		nl := append(append(append([]byte{}, line[:start]...), phase...), line[end:]...)
 		edit.Line, edit.Old, edit.New = valNode.Line, trimEOL(line), trimEOL(nl)
 		lines[valNode.Line-1] = nl
+	case flow:
+		// {…} (envsync init writes "web: {}"): phase goes first inside the braces.
+		line := lines[node.Line-1]
+		at := byteOffset(line, node.Column)
+		if at < 0 || at >= len(line) || line[at] != '{' {
+			return nil, &PosError{File: path, Line: node.Line, Err: fmt.Errorf("%w: cannot edit app %q here; set phase: %s by hand", ErrInvalid, appName, phase)}
+		}
+		ins := "phase: " + string(phase)
+		if len(node.Content) > 0 {
+			ins += ", "
+		}
+		nl := append(append(append([]byte{}, line[:at+1]...), ins...), line[at+1:]...)
+		edit.Line, edit.Old, edit.New = node.Line, trimEOL(line), trimEOL(nl)
+		lines[node.Line-1] = nl
 	default:
 		// Insert after source: (a one-line scalar in every config envsync
 		// writes), else before the first field.

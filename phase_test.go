@@ -57,6 +57,11 @@ func TestSetPhase(t *testing.T) {
 		{"the default needs no line", phaseConfig, "web", envsync.PhaseMigrating, "", 0},
 		{"CRLF line ends", strings.ReplaceAll(phaseConfig, "\n", "\r\n"), "web", envsync.PhaseCutover,
 			strings.ReplaceAll(strings.Replace(phaseConfig, "# until the cutover\n", "# until the cutover\n    phase: cutover\n", 1), "\n", "\r\n"), 6},
+		{"flow style", "version: 1\napps:\n  web: {source: heroku://a, routes: {feature: s3://b/a.env}}  # one line\n", "web", envsync.PhaseCutover,
+			"version: 1\napps:\n  web: {phase: cutover, source: heroku://a, routes: {feature: s3://b/a.env}}  # one line\n", 3},
+		{"an app of defaults only, as envsync init writes it",
+			"version: 1\ndefaults:\n  source: heroku://{app}\n  routes:\n    feature: s3://b/{app}.env\napps:\n  # web: 3 vars\n  web: {}\n", "web", envsync.PhaseCutover,
+			"version: 1\ndefaults:\n  source: heroku://{app}\n  routes:\n    feature: s3://b/{app}.env\napps:\n  # web: 3 vars\n  web: {phase: cutover}\n", 8},
 		{"source not first, tab-free indentation of 4",
 			"version: 1\napps:\n    api:\n        routes:\n            feature: s3://b/a.env\n        source: api.json\n        flags_file: f.env\n", "api", envsync.PhaseCutover,
 			"version: 1\napps:\n    api:\n        routes:\n            feature: s3://b/a.env\n        source: api.json\n        phase: cutover\n        flags_file: f.env\n", 7},
@@ -88,10 +93,6 @@ func TestSetPhase(t *testing.T) {
 }
 
 func TestSetPhaseRefuses(t *testing.T) {
-	flow := "version: 1\napps:\n  web: {source: heroku://a, routes: {feature: s3://b/a.env}}\n"
-	if _, err := envsync.SetPhase("envsync.yaml", []byte(flow), "web", envsync.PhaseCutover); err == nil || !strings.Contains(err.Error(), "envsync.yaml:3: invalid: app \"web\" is not a block mapping of its own") {
-		t.Errorf("flow style: err = %v", err)
-	}
 	// A phase merged from a shared anchor: an own phase: line is added, the
 	// anchor (and so every other app) is left alone.
 	merged := "version: 1\nx-base: &base\n  phase: cutover\n  source: heroku://a\napps:\n  web:\n    <<: *base\n    routes: {feature: s3://b/a.env}\n  api:\n    <<: *base\n    routes: {feature: s3://b/b.env}\n"
@@ -135,6 +136,7 @@ func FuzzSetPhase(f *testing.F) {
 	f.Add(phaseConfig, "worker", false)
 	f.Add(strings.ReplaceAll(phaseConfig, "\n", "\r\n"), "web", true)
 	f.Add("version: 1\napps:\n  web: {source: heroku://a, routes: {feature: s3://b/a.env}}\n", "web", true)
+	f.Add("version: 1\ndefaults:\n  source: heroku://{app}\n  routes:\n    feature: s3://b/{app}.env\napps:\n  web: {}\n", "web", true)
 	f.Fuzz(func(t *testing.T, data, app string, cutover bool) {
 		phase := envsync.PhaseMigrating
 		if cutover {

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"encoding/base64"
 	"math"
 	"net/url"
 	"regexp"
@@ -44,13 +45,18 @@ var secretQuery = regexp.MustCompile(`(?i)^(.*[_-])?(token|key|secret|password|p
 // contains the value.
 func DetectValue(value string) (id, reason string, ok bool) {
 	v := strings.TrimSpace(value)
-	if len(v) < 8 || publishable.MatchString(v) {
+	// No token format is shorter than 15 characters (xoxb- and ten); only
+	// a URL can carry a shorter password.
+	if len(v) < 15 && !strings.Contains(v, "://") || publishable.MatchString(v) {
 		return "", "", false
 	}
 	for _, d := range detectors {
 		if d.re.MatchString(v) {
 			return d.id, d.reason, true
 		}
+	}
+	if pemB64(v, "PRIVATE KEY") {
+		return "pem-private-key", "value is a base64-encoded PEM private key", true
 	}
 	if id, reason, ok := detectURL(v); ok {
 		return id, reason, true
@@ -59,6 +65,9 @@ func DetectValue(value string) (id, reason string, ok bool) {
 		return "high-entropy", "value is a long random-looking string (a key or token)", true
 	}
 	// A token inside a larger value: JSON, a header, a command line.
+	if !strings.ContainsAny(v, " \t\n\r\v\f\"'`,;{}()[]<>=:") {
+		return "", "", false
+	}
 	for _, part := range tokenSplit.Split(v, -1) {
 		if len(part) < 16 || part == v {
 			continue
@@ -104,21 +113,83 @@ func detectURL(v string) (id, reason string, ok bool) {
 			return "url-query-secret", "value is a URL with a credential in its query (" + k + ")", true
 		}
 	}
-	// A long random path segment is a capability URL (webhook URLs, signed links).
+	// A long random path segment is a capability URL (webhook and ping
+	// URLs, signed links), unless it is a public account id in a known
+	// format (OpenStack Swift's AUTH_<project id>).
 	for _, seg := range strings.Split(u.Path, "/") {
-		if len(seg) >= 24 && looksRandom(seg) {
+		if len(seg) >= 24 && !publicPathSegment.MatchString(seg) && looksRandom(seg) {
 			return "url-token-path", "value is a URL with a token in its path", true
 		}
 	}
 	return "", "", false
 }
 
+// Public identifiers in vendor formats: values that look random but are
+// public by design (they are sent to browsers or printed in dashboards).
+var publicFormats = []detector{
+	{"stripe-publishable-key", "value is a Stripe-style publishable key (pk_), public by design", regexp.MustCompile(`^pk_(live|test)_[A-Za-z0-9]+$`)},
+	{"stripe-object-id", "value is a Stripe object id (price, product, plan, coupon, Connect client or account), public by design", regexp.MustCompile(`^(price|prod|plan|ca|acct|coupon|promo)_[A-Za-z0-9]{8,}$`)},
+	{"google-oauth-client-id", "value is a Google OAuth client id, public by design", regexp.MustCompile(`^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$`)},
+	{"github-client-id", "value is a GitHub OAuth or App client id, public by design", regexp.MustCompile(`^(Iv1\.[0-9a-f]{16}|Iv23li[A-Za-z0-9]{14}|Ov23li[A-Za-z0-9]{14})$`)},
+	{"recaptcha-site-key", "value is a reCAPTCHA site key, public by design", regexp.MustCompile(`^6L[A-Za-z0-9_-]{38}$`)},
+	{"okta-client-id", "value is an Okta client id, public by design", regexp.MustCompile(`^0oa[A-Za-z0-9]{17}$`)},
+	{"twilio-messaging-service-sid", "value is a Twilio messaging-service or phone-number SID, public by design", regexp.MustCompile(`^(MG|PN)[0-9a-f]{32}$`)},
+	{"analytics-id", "value is a web-analytics id (Google Analytics, Tag Manager), public by design", regexp.MustCompile(`^(UA-[0-9]+-[0-9]+|G-[A-Z0-9]{6,12}|GTM-[A-Z0-9]{4,10}|AW-[0-9]{6,12})$`)},
+	{"posthog-project-key", "value is a PostHog project key (phc_), public by design", regexp.MustCompile(`^phc_[A-Za-z0-9]{20,}$`)},
+	{"mapbox-public-token", "value is a Mapbox public token (pk.), public by design", regexp.MustCompile(`^pk\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)},
+	{"square-application-id", "value is a Square application id, public by design", regexp.MustCompile(`^sq0idp-[A-Za-z0-9_-]{10,}$`)},
+	{"pem-certificate", "value is a certificate or public key (PEM), public by design", regexp.MustCompile(`^-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|TRUSTED CERTIFICATE)-----`)},
+}
+
+// PublicValue reports whether value is a public identifier in a vendor's
+// documented format, or a certificate (also base64-encoded, or its bare DER
+// base64 body). The reason never contains the value.
+func PublicValue(value string) (id, reason string, ok bool) {
+	v := strings.TrimSpace(value)
+	if len(v) < 8 { // the shortest format: G-XXXXXX
+		return "", "", false
+	}
+	for _, d := range publicFormats {
+		if d.re.MatchString(v) {
+			return d.id, d.reason, true
+		}
+	}
+	if pemB64(v, "CERTIFICATE") || derCert.MatchString(v) {
+		return "pem-certificate", "value is a certificate, public by design", true
+	}
+	return "", "", false
+}
+
+// derCert is the base64 of a DER X.509 certificate (a SEQUENCE of a
+// SEQUENCE with a version tag): the PEM body without its armour.
+var derCert = regexp.MustCompile(`^MII[A-Za-z0-9+/]{3}CC[A-Za-z0-9+/]{3}gAwIBAgI[A-Za-z0-9+/=\s]+$`)
+
+// pemB64 reports whether v is base64 of a PEM block whose type contains kind.
+func pemB64(v, kind string) bool {
+	if !strings.HasPrefix(v, "LS0tLS1CRUdJT") || len(v) > 1<<20 {
+		return false
+	}
+	head := v
+	if len(head) > 96 {
+		head = head[:96]
+	}
+	head = head[:len(head)/4*4]
+	b, err := base64.StdEncoding.DecodeString(head)
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strings.HasPrefix(first, "-----BEGIN ") && strings.Contains(first, kind)
+}
+
+// publicPathSegment: account ids that object-store URLs carry in their path.
+var publicPathSegment = regexp.MustCompile(`^AUTH_[0-9a-f]{32}$`)
+
 var (
 	// Keys meant for browsers: Stripe publishable keys.
 	publishable = regexp.MustCompile(`^pk_(live|test)_[A-Za-z0-9]+$`)
 	rawUserPass = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@`)
 	hexOrKey    = regexp.MustCompile(`^[0-9a-f]{32,}$`)
-	tokenLike   = regexp.MustCompile(`^[A-Za-z0-9+/=_.~-]+$`)
 	uuidLike    = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	hexOnly     = regexp.MustCompile(`^(?i)[0-9a-f]+$`)
 	dotted      = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`) // hosts, versions, dotted ids
@@ -129,7 +200,8 @@ var (
 // characters with high Shannon entropy. UUIDs, host names, dotted names,
 // words and numbers are not.
 func looksRandom(s string) bool {
-	if len(s) < 20 || !tokenLike.MatchString(s) || uuidLike.MatchString(s) || dotted.MatchString(s) {
+	if len(s) < 20 || !isTokenLike(s) || len(s) == 36 && uuidLike.MatchString(s) ||
+		strings.Contains(s, ".") && dotted.MatchString(s) || isAlphabet(s) || isWordPath(s) {
 		return false
 	}
 	if hexOnly.MatchString(s) {
@@ -162,6 +234,18 @@ func looksRandom(s string) bool {
 	return entropy(s) >= 3.7
 }
 
+// isTokenLike reports whether s has only the characters of tokens:
+// letters, digits and + / = _ . ~ -.
+func isTokenLike(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("+/=_.~-", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func hasDigitAndLetter(s string) bool {
 	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(strings.ToLower(s), "abcdef")
 }
@@ -181,3 +265,35 @@ func entropy(s string) float64 {
 	}
 	return h
 }
+
+// isAlphabet reports whether s is a character set written out in order
+// (abcdefghkm…XYZ23456789: an id alphabet), not a random string: most
+// neighbouring characters are one or two code points apart, ascending.
+func isAlphabet(s string) bool {
+	steps := 0
+	for i := 1; i < len(s); i++ {
+		if d := int(s[i]) - int(s[i-1]); d == 1 || d == 2 {
+			steps++
+		}
+	}
+	return steps*4 >= (len(s)-1)*3
+}
+
+// isWordPath reports whether s is a file or resource path made of words
+// (/opt/app/cert.p12, projects/p/locations/l/keyRings/r): two or more
+// slashes and no segment that is itself random-looking.
+func isWordPath(s string) bool {
+	if strings.Count(s, "/") < 2 || strings.Contains(s, "//") {
+		return false
+	}
+	for _, seg := range strings.Split(s, "/") {
+		if len(seg) >= 40 || !wordish.MatchString(seg) {
+			return false
+		}
+	}
+	return true
+}
+
+// wordish: empty, or a segment whose letters come in runs of two or more
+// lower-case letters (words, camelCase, kebab-case, file names, numbers).
+var wordish = regexp.MustCompile(`^([A-Z]?[a-z]{2,}|[0-9]+|[._-])*([.][A-Za-z0-9]{1,5})?$`)

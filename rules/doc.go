@@ -10,18 +10,26 @@
 //	                              # or a regex between slashes: "/^SLACK_.*_CHANNEL$/"
 //	    words: [CHANNEL]          # the name contains one of these words; "API KEY"
 //	                              # means the two words in a row
+//	    word_ends: [PASSWORD]     # a word of the name ends with one of these (PGPASSWORD)
 //	    first: [ENABLE]           # the name's first word is one of these
 //	    last: [CHANNEL]           # the name's last word is one of these
 //	    value: "^#"               # a regex the value must match (never shown)
+//	    not_words: [TEST]         # evidence against: the rule does not apply when the
+//	    not_value: "^[0-9]+$"     # name has one of these words, or the value matches
 //	    class: feature            # feature, static, dynamic, secret or ignore
 //	    reason: notification targets are changed at run time
+//	    confidence: weak          # optional: a fallback, listed for review (default strong)
 //	overrides:                    # exact name → class
 //	  LEGACY_CHECKOUT: feature
 //	allow:                        # exact name → why its credential-looking value is public
 //	  SENTRY_DSN_BROWSER: the browser DSN is published in the JS bundle
 //
-// A rule needs at least one of match, words, first, last or value; all the
-// ones it has must hold. Names are split into words at "_", "-", "." and
+// A rule needs at least one of match, words, word_ends, first, last or value; all the
+// ones it has must hold, and neither not_words nor not_value may.
+//
+// A user rule or an override never moves a variable whose name the built-in
+// rules identify as a secret (DB_PASSWORD, STRIPE_SECRET_KEY) to another
+// class: list the name under allow: with the reason its value is public. Names are split into words at "_", "-", "." and
 // camelCase boundaries and upper-cased before matching, so "stripeSecretKey"
 // has the words STRIPE, SECRET, KEY.
 //

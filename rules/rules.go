@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -30,10 +31,21 @@ type Rule struct {
 	Class  envsync.Class
 	Reason string
 	Line   int
+	// Weak marks a fallback (confidence: weak): its decisions are listed
+	// for review.
+	Weak bool
 
 	name               *regexp.Regexp
+	nameUpper          *regexp.Regexp // name without case folding, for the upper-cased name (see nameMatcher)
+	namePrefixes       []string       // every name nameUpper matches starts with one of these (nil: unknown)
 	words, first, last [][]string
-	value              *regexp.Regexp
+	wordEnds           []string
+	// firstWords indexes the first word of every words: sequence, so that
+	// a name without any of them is rejected with a few map lookups.
+	firstWords map[string]bool
+	value      *regexp.Regexp
+	notWords   [][]string
+	notValue   *regexp.Regexp
 }
 
 // Override forces the class of one exact name.
@@ -52,10 +64,12 @@ type Allow struct {
 // Match reports whether the rule matches a variable whose name splits into
 // words (see Words).
 func (r *Rule) Match(name string, words []string, value string) bool {
-	if r.name != nil && !r.name.MatchString(name) {
+	if r.words != nil && !r.hasWords(words) {
 		return false
 	}
-	if r.words != nil && !slices.ContainsFunc(r.words, func(seq []string) bool { return containsSeq(words, seq) }) {
+	if r.wordEnds != nil && !slices.ContainsFunc(words, func(w string) bool {
+		return slices.ContainsFunc(r.wordEnds, func(end string) bool { return strings.HasSuffix(w, end) })
+	}) {
 		return false
 	}
 	if r.first != nil && (len(words) == 0 || !slices.ContainsFunc(r.first, func(seq []string) bool { return hasPrefix(words, seq) })) {
@@ -64,10 +78,43 @@ func (r *Rule) Match(name string, words []string, value string) bool {
 	if r.last != nil && (len(words) == 0 || !slices.ContainsFunc(r.last, func(seq []string) bool { return hasSuffix(words, seq) })) {
 		return false
 	}
+	if r.notWords != nil && slices.ContainsFunc(r.notWords, func(seq []string) bool { return containsSeq(words, seq) }) {
+		return false
+	}
+	// The cheap word tests come first; regular expressions last.
+	if r.nameUpper != nil {
+		up := strings.ToUpper(name)
+		if r.namePrefixes != nil && !slices.ContainsFunc(r.namePrefixes, func(p string) bool { return strings.HasPrefix(up, p) }) {
+			return false
+		}
+		if !r.nameUpper.MatchString(up) {
+			return false
+		}
+	} else if r.name != nil && !r.name.MatchString(name) {
+		return false
+	}
 	if r.value != nil && !r.value.MatchString(value) {
 		return false
 	}
+	if r.notValue != nil && r.notValue.MatchString(value) {
+		return false
+	}
 	return true
+}
+
+// hasWords reports whether words contains one of the rule's word sequences.
+func (r *Rule) hasWords(words []string) bool {
+	for i, w := range words {
+		if !r.firstWords[w] {
+			continue
+		}
+		for _, seq := range r.words {
+			if seq[0] == w && len(words)-i >= len(seq) && slices.Equal(words[i:i+len(seq)], seq) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsSeq(words, seq []string) bool {
@@ -127,14 +174,21 @@ type fileYAML struct {
 }
 
 type ruleYAML struct {
-	Name   string   `yaml:"name"`
-	Match  string   `yaml:"match"`
-	Words  []string `yaml:"words"`
-	First  []string `yaml:"first"`
-	Last   []string `yaml:"last"`
-	Value  string   `yaml:"value"`
-	Class  string   `yaml:"class"`
-	Reason string   `yaml:"reason"`
+	Name  string   `yaml:"name"`
+	Match string   `yaml:"match"`
+	Words []string `yaml:"words"`
+	First []string `yaml:"first"`
+	Last  []string `yaml:"last"`
+	// WordEnds: a word of the name ends with one of these (PGPASSWORD).
+	WordEnds []string `yaml:"word_ends"`
+	Value    string   `yaml:"value"`
+	// NotWords and NotValue are evidence that rules the class out.
+	NotWords []string `yaml:"not_words"`
+	NotValue string   `yaml:"not_value"`
+	Class    string   `yaml:"class"`
+	Reason   string   `yaml:"reason"`
+	// Confidence is "strong" (the default) or "weak".
+	Confidence string `yaml:"confidence"`
 }
 
 // Load reads and parses a rule file.
@@ -228,7 +282,7 @@ func yamlErr(path string, err error) error {
 	}
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		if m[2] == "ruleYAML" {
-			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, first, last, value, class, reason)", m[1])
+			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, word_ends, first, last, value, not_words, not_value, class, reason, confidence)", m[1])
 		} else {
 			msg = fmt.Sprintf("unknown field %q (want version, rules, overrides, allow)", m[1])
 		}
@@ -287,9 +341,20 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 		return nil, fmt.Errorf("class: %w", err)
 	}
 	r := &Rule{Name: ry.Name, Class: class, Reason: ry.Reason, Line: line}
+	switch ry.Confidence {
+	case "", "strong":
+	case "weak":
+		r.Weak = true
+	default:
+		return nil, fmt.Errorf("confidence: want strong or weak")
+	}
 	if ry.Match != "" {
 		if r.name, err = nameMatcher(ry.Match); err != nil {
 			return nil, fmt.Errorf("match: %w", err)
+		}
+		r.nameUpper = upperMatcher(r.name)
+		if r.nameUpper != nil {
+			r.namePrefixes = literalPrefixes(r.nameUpper.String())
 		}
 	}
 	if r.words, err = wordList("words", ry.Words); err != nil {
@@ -301,13 +366,39 @@ func compile(ry ruleYAML, line int) (*Rule, error) {
 	if r.last, err = wordList("last", ry.Last); err != nil {
 		return nil, err
 	}
+	if r.words != nil {
+		r.firstWords = map[string]bool{}
+		for _, seq := range r.words {
+			r.firstWords[seq[0]] = true
+		}
+	}
+	if ry.WordEnds != nil {
+		ends, err := wordList("word_ends", ry.WordEnds)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ends {
+			if len(e) != 1 {
+				return nil, fmt.Errorf("word_ends: %q is not one word", strings.Join(e, " "))
+			}
+			r.wordEnds = append(r.wordEnds, e[0])
+		}
+	}
 	if ry.Value != "" {
 		if r.value, err = regexp.Compile(ry.Value); err != nil {
 			return nil, fmt.Errorf("value: bad regex: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 	}
-	if r.name == nil && r.words == nil && r.first == nil && r.last == nil && r.value == nil {
-		return nil, fmt.Errorf("give at least one of match, words, first, last, value")
+	if r.notWords, err = wordList("not_words", ry.NotWords); err != nil {
+		return nil, err
+	}
+	if ry.NotValue != "" {
+		if r.notValue, err = regexp.Compile(ry.NotValue); err != nil {
+			return nil, fmt.Errorf("not_value: bad regex: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	}
+	if r.name == nil && r.words == nil && r.wordEnds == nil && r.first == nil && r.last == nil && r.value == nil {
+		return nil, fmt.Errorf("give at least one of match, words, word_ends, first, last, value")
 	}
 	if r.Reason == "" {
 		r.Reason = "matches rule " + r.Name
@@ -336,6 +427,80 @@ func wordList(field string, list []string) ([][]string, error) {
 		out = append(out, seq)
 	}
 	return out, nil
+}
+
+// upperMatcher returns re without case folding when that is the same test
+// on an upper-cased ASCII name: the pattern has no lower-case letter (so no
+// escape such as \d or \s either). Case folding makes Go's matcher several
+// times slower, and names are matched for every variable.
+func upperMatcher(re *regexp.Regexp) *regexp.Regexp {
+	src := strings.TrimPrefix(re.String(), "(?i)")
+	if strings.ContainsFunc(src, func(r rune) bool { return r >= 'a' && r <= 'z' || r > unicode.MaxASCII }) {
+		return nil
+	}
+	up, err := regexp.Compile(src)
+	if err != nil {
+		return nil
+	}
+	return up
+}
+
+// literalPrefixes returns strings one of which starts every match of the
+// anchored pattern src (^(HEROKU_…|DYNO|…)$), so that most names are turned
+// away without running the regular expression; nil when it cannot tell.
+func literalPrefixes(src string) []string {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) == 0 || re.Sub[0].Op != syntax.OpBeginText {
+		return nil
+	}
+	var prefixes func(re *syntax.Regexp) []string
+	prefixes = func(re *syntax.Regexp) []string {
+		switch re.Op {
+		case syntax.OpLiteral:
+			if re.Flags&syntax.FoldCase != 0 {
+				return nil
+			}
+			return []string{string(re.Rune)}
+		case syntax.OpCapture:
+			return prefixes(re.Sub[0])
+		case syntax.OpConcat:
+			if len(re.Sub) == 0 {
+				return nil
+			}
+			return prefixes(re.Sub[0])
+		case syntax.OpAlternate:
+			var out []string
+			for _, sub := range re.Sub {
+				p := prefixes(sub)
+				if p == nil {
+					return nil
+				}
+				out = append(out, p...)
+			}
+			return out
+		case syntax.OpCharClass:
+			var out []string
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+					if len(out) == 64 {
+						return nil
+					}
+					out = append(out, string(r))
+				}
+			}
+			return out
+		}
+		return nil
+	}
+	out := prefixes(&syntax.Regexp{Op: syntax.OpConcat, Sub: re.Sub[1:]})
+	if slices.Contains(out, "") {
+		return nil
+	}
+	return out
 }
 
 // nameMatcher compiles a glob ("SLACK_*_CHANNEL") or a /regex/, both

@@ -77,6 +77,7 @@ func TestAction(t *testing.T) {
 		})
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	cmd.Env = append(cmd.Env, "ENVSYNC="+filepath.Join(bin, "envsync")) // the install step's output
 	out, err := cmd.Output()
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Fatalf("exit %d (%v); want 1\n%s", code, err, out)

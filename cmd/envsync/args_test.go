@@ -50,6 +50,7 @@ func TestFlagsHaveEnvVars(t *testing.T) {
 		"flags rollback --to":           "a version id belongs to one invocation",
 		"flags apply --from":            "a path for one invocation (ENVSYNC_FROM is classify's source)",
 		"flags history --limit":         "a way of reading the output",
+		"init --force":                  "replacing a config file is asked for each time",
 		"flags set --wait":              "pending with the flags refactor (issue 9)",
 		"flags unset --wait":            "pending with the flags refactor (issue 9)",
 		"flags rollback --wait":         "pending with the flags refactor (issue 9)",

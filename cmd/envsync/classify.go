@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/envsync/envsync"
+	"github.com/envsync/envsync/classify"
 )
 
 func classifyCommand() *cli.Command {
@@ -26,6 +27,12 @@ source of the config's app (--app, or the only app) is used.
 
 Precedence: a credential-looking value is secret (unless allow:ed), then your
 overrides:, your rules, the built-in rules, and secret when nothing matched.
+Neither an override nor a rule moves a name-identified secret (DB_PASSWORD);
+list it under allow: with a reason.
+
+Every decision is strong (a token format, an exact convention, your rule) or
+weak (the value's shape alone, conflicting evidence, nothing matched). The
+report ends with "N decisions to review": the weak ones, weakest first.
 
 Examples:
   heroku config --json -a acme-production > acme.json
@@ -102,16 +109,30 @@ type jsonVar struct {
 	Reason string  `json:"reason"`
 	Value  *string `json:"value,omitempty"`
 	Addon  string  `json:"addon,omitempty"`
+	// Confidence is "strong" or "weak" (to review).
+	Confidence string `json:"confidence"`
+}
+
+// reviewJSON is one decision to review; values are never shown.
+type reviewJSON struct {
+	Name   string `json:"name"`
+	Class  string `json:"class"`
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
 }
 
 func writeClassifyJSON(w io.Writer, from string, entries []envsync.Entry) error {
 	doc := struct {
-		Source string     `json:"source"`
-		Vars   []jsonVar  `json:"vars"`
-		Counts countsJSON `json:"counts"`
-	}{Source: from, Vars: []jsonVar{}, Counts: toCounts(envsync.CountClasses(entries))}
+		Source string       `json:"source"`
+		Vars   []jsonVar    `json:"vars"`
+		Counts countsJSON   `json:"counts"`
+		Review []reviewJSON `json:"review"`
+	}{Source: from, Vars: []jsonVar{}, Counts: toCounts(envsync.CountClasses(entries)), Review: []reviewJSON{}}
+	for _, e := range classify.ToReview(entries) {
+		doc.Review = append(doc.Review, reviewJSON{Name: e.Name, Class: string(e.Class), Rule: e.Rule, Reason: e.Reason})
+	}
 	for _, e := range entries {
-		v := jsonVar{Name: e.Name, Class: string(e.Class), Rule: e.Rule, Reason: e.Reason, Addon: e.Addon}
+		v := jsonVar{Name: e.Name, Class: string(e.Class), Rule: e.Rule, Reason: e.Reason, Addon: e.Addon, Confidence: confidence(e)}
 		if val, ok := shownValue(e); ok {
 			v.Value = &val
 		}
@@ -173,6 +194,40 @@ func note(e envsync.Entry) string {
 	return strings.Join(n, "; ")
 }
 
+func confidence(e envsync.Entry) string {
+	if e.NeedsReview() {
+		return string(envsync.Weak)
+	}
+	return string(envsync.Strong)
+}
+
+func reviewHeading(n int) string {
+	if n == 1 {
+		return "1 decision to review"
+	}
+	return fmt.Sprintf("%d decisions to review", n)
+}
+
+// writeReviewText ends the text report: the weak decisions, weakest first.
+func writeReviewText(w io.Writer, entries []envsync.Entry, explain bool) {
+	review := classify.ToReview(entries)
+	fmt.Fprintf(w, "\n%s", reviewHeading(len(review)))
+	if len(review) == 0 {
+		fmt.Fprintln(w)
+		return
+	}
+	fmt.Fprintln(w, " (weakest first; every other decision rests on strong evidence):")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, e := range review {
+		reason := e.Reason
+		if explain {
+			reason += " [" + e.Rule + "]"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Name, e.Class, reason)
+	}
+	tw.Flush()
+}
+
 func writeClassifyText(w io.Writer, from string, entries []envsync.Entry, explain bool) {
 	fmt.Fprintf(w, "%s: %s\n", from, countsLine(entries))
 	groups := byClass(entries)
@@ -197,6 +252,7 @@ func writeClassifyText(w io.Writer, from string, entries []envsync.Entry, explai
 		}
 		tw.Flush()
 	}
+	writeReviewText(w, entries, explain)
 }
 
 func mdEscape(s string) string {
@@ -231,5 +287,18 @@ func writeClassifyMarkdown(w io.Writer, from string, entries []envsync.Entry, ex
 			row += " `" + mdEscape(e.Rule) + "` |"
 		}
 		fmt.Fprintln(w, row)
+	}
+	review := classify.ToReview(entries)
+	fmt.Fprintf(w, "\n#### %s\n\n", reviewHeading(len(review)))
+	if len(review) == 0 {
+		fmt.Fprintln(w, "Every decision rests on strong evidence.")
+		return
+	}
+	fmt.Fprintln(w, "Weakest first; every other decision rests on strong evidence.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| Name | Class | Reason | Rule |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, e := range review {
+		fmt.Fprintf(w, "| `%s` | %s | %s | `%s` |\n", mdEscape(e.Name), e.Class, mdEscape(e.Reason), mdEscape(e.Rule))
 	}
 }

@@ -84,6 +84,7 @@ Exit codes: 0 success, 1 error, 2 drift found (drift) or changes to apply
 			completionCommand(),
 			ecsCommand(),
 			parityCommand(),
+			initCommand(),
 			cutoverCommand(),
 		}),
 	}

@@ -74,6 +74,8 @@ func TestScripts(t *testing.T) {
 			"ecs-service":    ecsService,
 			"ecs-containers": ecsContainers,
 			"webhook":        webhook,
+			"heroku-team":    herokuTeam,
+			"heroku-couple":  herokuCouple,
 		},
 	})
 }

@@ -5,10 +5,11 @@
 // null deletes, the response is the full new object), GET
 // /apps/{app}/addons with each add-on's config_vars, Heroku's JSON error
 // bodies ({"id": "not_found", "message": …}), injected 429/5xx failures
-// with Retry-After, and GET /apps/{app}/releases: every config change makes
-// a release described like Heroku's ("Set A, B config vars", "Remove C
-// config vars"), listed by version with the Range header's max and
-// order=desc. Tests run the real heroku-go client against it.
+// with Retry-After, the app, team and pipeline listings (listing.go), and
+// GET /apps/{app}/releases: every config change makes a release described
+// like Heroku's ("Set A, B config vars", "Remove C config vars"), listed by
+// version with the Range header's max and order=desc. Tests run the real
+// heroku-go client against it.
 package herokutest
 
 import (
@@ -42,6 +43,7 @@ type Server struct {
 	failures  []failure
 	requests  []Request
 	bucket    *bucket
+	pipelines []*pipeline
 }
 
 // bucket is Heroku's per-account rate limit: capacity request tokens, each
@@ -54,6 +56,7 @@ type bucket struct {
 
 type app struct {
 	id       string
+	team     string
 	config   map[string]string
 	addons   []addon
 	releases []release
@@ -269,6 +272,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
 		}
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if status, ok := s.handleListing(w, r, parts); ok {
+		return status
+	}
 	if len(parts) != 3 || parts[0] != "apps" {
 		return writeErr(w, http.StatusNotFound, "not_found", "The requested API endpoint was not found.")
 	}

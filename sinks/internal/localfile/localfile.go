@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/envsync/envsync"
 )
@@ -89,7 +88,7 @@ func Write(path string, data []byte, base string, perm fs.FileMode, private bool
 	return Replace(path, data, perm, private)
 }
 
-// Lock takes an exclusive lock (flock) on the folder holding path, so that
+// Lock takes an exclusive lock (flock; LockFileEx on Windows) on the folder holding path, so that
 // read-check-rename sequences of envsync processes on one machine do not
 // interleave. It creates the folder if needed.
 func Lock(path string) (unlock func(), err error) {
@@ -97,18 +96,7 @@ func Lock(path string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
-	}
-	return func() {
-		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
-		d.Close()
-	}, nil
+	return lockFolder(dir)
 }
 
 // Replace writes data to path atomically (temp file, fsync, rename). When

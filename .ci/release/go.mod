@@ -1,0 +1,3 @@
+module envsync-ci/release
+
+go 1.26.8
