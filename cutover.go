@@ -44,7 +44,7 @@ func (e *Engine) storesPlan(ctx context.Context, cfg *Config, app *App, d *AppDr
 			p.Entries = append(p.Entries, Entry{Var: Var{Name: k, Value: t.base.Vars[k]}, Decision: Decision{Class: t.classes[0], Rule: "store", Reason: "held by " + t.url}, Route: t.url})
 		}
 	}
-	if feature == nil {
+	if feature == nil || d == nil { // d is nil for parity alone
 		return p, nil
 	}
 	if app.FlagsFile == "" {
