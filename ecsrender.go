@@ -132,7 +132,7 @@ func listOrEmpty(v []cty.Value) cty.Value {
 	return cty.TupleVal(v)
 }
 
-func policyValue(doc *PolicyDocument) cty.Value {
+func policyValue(doc *Policy) cty.Value {
 	stmts := []cty.Value{}
 	for _, s := range doc.Statement {
 		strs := func(l []string) cty.Value {

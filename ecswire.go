@@ -96,25 +96,11 @@ type Wiring struct {
 	// in class order (static, dynamic), for the Terraform form.
 	TFVariables []string
 	// Policy is the least-privilege policy for the task execution role.
-	Policy *PolicyDocument
+	Policy *Policy
 	// Warnings are things to fix before the task definition works.
 	Warnings []string
 
 	literal []string // environment keys that come from no tfvars map
-}
-
-// PolicyDocument is an IAM policy document.
-type PolicyDocument struct {
-	Version   string            `json:"Version"`
-	Statement []PolicyStatement `json:"Statement"`
-}
-
-// PolicyStatement is one statement of a PolicyDocument.
-type PolicyStatement struct {
-	Sid      string   `json:"Sid"`
-	Effect   string   `json:"Effect"`
-	Action   []string `json:"Action"`
-	Resource []string `json:"Resource"`
 }
 
 // RenderECS works out how the app's container loads every routed variable:
@@ -220,8 +206,8 @@ func (e *Engine) RenderECS(ctx context.Context, cfg *Config, app *App) (*Wiring,
 // bucket (what the ECS developer guide lists for environmentFiles),
 // secretsmanager:GetSecretValue on exactly the secrets referenced, and
 // kms:Decrypt on customer managed keys.
-func executionPolicy(w *Wiring) *PolicyDocument {
-	doc := &PolicyDocument{Version: "2012-10-17", Statement: []PolicyStatement{}}
+func executionPolicy(w *Wiring) *Policy {
+	doc := &Policy{Version: "2012-10-17", Statement: []Statement{}}
 	var objects, buckets, secrets, keys []string
 	add := func(list *[]string, v string) {
 		// A KMS key that is not an ARN (an alias) cannot be a Resource: RenderECS warns about it.
@@ -240,15 +226,15 @@ func executionPolicy(w *Wiring) *PolicyDocument {
 	}
 	if len(objects) > 0 {
 		doc.Statement = append(doc.Statement,
-			PolicyStatement{Sid: "ReadEnvFiles", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: objects},
-			PolicyStatement{Sid: "LocateEnvFileBuckets", Effect: "Allow", Action: []string{"s3:GetBucketLocation"}, Resource: buckets})
+			Statement{Sid: "ReadEnvFiles", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: objects},
+			Statement{Sid: "LocateEnvFileBuckets", Effect: "Allow", Action: []string{"s3:GetBucketLocation"}, Resource: buckets})
 	}
 	if len(secrets) > 0 {
 		slices.Sort(secrets)
-		doc.Statement = append(doc.Statement, PolicyStatement{Sid: "ReadSecrets", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: secrets})
+		doc.Statement = append(doc.Statement, Statement{Sid: "ReadSecrets", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: secrets})
 	}
 	if len(keys) > 0 {
-		doc.Statement = append(doc.Statement, PolicyStatement{Sid: "DecryptWithCustomerKeys", Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: keys})
+		doc.Statement = append(doc.Statement, Statement{Sid: "DecryptWithCustomerKeys", Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: keys})
 	}
 	return doc
 }

@@ -68,18 +68,9 @@ func (s *Store) ECSSecrets(ctx context.Context, keys []string) ([]envsync.Secret
 		return refs, nil
 	}
 	prefix := s.name + "/"
-	found := map[string]types.SecretListEntry{}
-	p := sm.NewListSecretsPaginator(c, &sm.ListSecretsInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{prefix}}}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, s.wrap("listing", err)
-		}
-		for _, e := range page.SecretList {
-			if n := aws.ToString(e.Name); strings.HasPrefix(n, prefix) && e.DeletedDate == nil {
-				found[strings.TrimPrefix(n, prefix)] = e
-			}
-		}
+	found, err := s.listPerKey(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	var missing []string
 	for _, k := range keys {

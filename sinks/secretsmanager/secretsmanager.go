@@ -131,9 +131,11 @@ func (s *Store) Read(ctx context.Context) (*envsync.Snapshot, error) {
 	return &envsync.Snapshot{Vars: vars, Exists: true, Version: aws.ToString(out.VersionId)}, nil
 }
 
-func (s *Store) readPerKey(ctx context.Context, c api) (*envsync.Snapshot, error) {
+// listPerKey lists the live secrets of the per-key layout (PREFIX/KEY), by
+// KEY; secrets scheduled for deletion are left out.
+func (s *Store) listPerKey(ctx context.Context, c api) (map[string]types.SecretListEntry, error) {
 	prefix := s.name + "/"
-	var ids []string
+	found := map[string]types.SecretListEntry{}
 	p := sm.NewListSecretsPaginator(c, &sm.ListSecretsInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{prefix}}}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -142,9 +144,21 @@ func (s *Store) readPerKey(ctx context.Context, c api) (*envsync.Snapshot, error
 		}
 		for _, e := range page.SecretList {
 			if n := aws.ToString(e.Name); strings.HasPrefix(n, prefix) && e.DeletedDate == nil {
-				ids = append(ids, n)
+				found[strings.TrimPrefix(n, prefix)] = e
 			}
 		}
+	}
+	return found, nil
+}
+
+func (s *Store) readPerKey(ctx context.Context, c api) (*envsync.Snapshot, error) {
+	found, err := s.listPerKey(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(found))
+	for _, k := range slices.Sorted(maps.Keys(found)) {
+		ids = append(ids, s.name+"/"+k)
 	}
 	snap := envsync.EmptySnapshot()
 	snap.Exists = len(ids) > 0
@@ -168,7 +182,7 @@ func (s *Store) readPerKey(ctx context.Context, c api) (*envsync.Snapshot, error
 			mu.Lock()
 			defer mu.Unlock()
 			for _, v := range out.SecretValues {
-				snap.Vars[strings.TrimPrefix(aws.ToString(v.Name), prefix)] = aws.ToString(v.SecretString)
+				snap.Vars[strings.TrimPrefix(aws.ToString(v.Name), s.name+"/")] = aws.ToString(v.SecretString)
 			}
 			return nil
 		})
