@@ -40,9 +40,9 @@ type Change struct {
 	// Prov says who last changed the key in the store, when the store keeps
 	// that (an S3 env file) and the key differs from the truth; else nil.
 	Prov *Provenance
-	// Held says why a held change is held, beyond Prov ("" when it sets the
+	// HeldWhy says why a held change is held, beyond Prov ("" when it sets the
 	// key back to exactly what the flag change replaced).
-	Held string
+	HeldWhy string
 }
 
 // Reverts reports whether making the change would undo a change made with
@@ -374,11 +374,11 @@ func (p *AppPlan) hold(ctx context.Context, t *target, src Source, overwrite, at
 			kept = append(kept, ch) // the source changed it since: its value wins
 			continue
 		case logErr != nil:
-			ch.Held = "the source's value differs too, but its change log could not be read: " + logErr.Error()
+			ch.HeldWhy = "the source's value differs too, but its change log could not be read: " + logErr.Error()
 		case !changed[ch.Key].IsZero():
-			ch.Held = "the source's value differs too, but it last changed at " + changed[ch.Key].UTC().Format(time.RFC3339) + ", not after the flag change"
+			ch.HeldWhy = "the source's value differs too, but it last changed at " + changed[ch.Key].UTC().Format(time.RFC3339) + ", not after the flag change"
 		default:
-			ch.Held = "the source's value differs too, but envsync cannot tell that it is newer"
+			ch.HeldWhy = "the source's value differs too, but envsync cannot tell that it is newer"
 		}
 		if v, ok := t.base.Vars[ch.Key]; ok {
 			t.want[ch.Key] = v

@@ -191,7 +191,7 @@ func toProvJSON(p *envsync.Provenance) *provJSON {
 }
 
 func toChangeJSON(ch envsync.Change) changeJSON {
-	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon, ChangedBy: toProvJSON(ch.Prov), HeldWhy: ch.Held}
+	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon, ChangedBy: toProvJSON(ch.Prov), HeldWhy: ch.HeldWhy}
 	if ch.Old != "" {
 		j.Old = ch.Mask(ch.Old)
 	}
@@ -260,8 +260,8 @@ func heldLine(ch envsync.Change, truth string) string {
 		s = fmt.Sprintf("= %s: held at %s (%s has %s)", key, clip(ch.Show(ch.Old)), truth, clip(ch.Show(ch.New)))
 	}
 	s += ": " + envsync.Escape(ch.Prov.String())
-	if ch.Held != "" {
-		s += "; " + envsync.Escape(ch.Held)
+	if ch.HeldWhy != "" {
+		s += "; " + envsync.Escape(ch.HeldWhy)
 	}
 	return s
 }
