@@ -49,6 +49,11 @@ type App struct {
 	Container string
 	// FlagsFile is the reviewed copy of the feature env file in git, resolved, or "".
 	FlagsFile string
+	// Phase says where the truth is: the source (migrating, the default) or
+	// the stores (cutover). See phase.go.
+	Phase Phase
+	// PhaseLine is the line of phase: in the config file, or 0 when it is not set.
+	PhaseLine int
 	// Line is where the app is defined in the config file.
 	Line int
 
@@ -326,7 +331,7 @@ func (p *configParser) str(v *yaml.Node, field string) (string, error) {
 var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
-	app := &App{Name: k.Value, Routes: map[Class]string{}, Line: k.Line}
+	app := &App{Name: k.Value, Routes: map[Class]string{}, Line: k.Line, Phase: PhaseMigrating}
 	v = deref(v)
 	if app.Name == "" || strings.ContainsAny(app.Name, " \t/") {
 		return nil, p.errf(k.Line, "app name %q: use letters, digits, '-' and '_'", app.Name)
@@ -388,8 +393,15 @@ func (p *configParser) app(cfg *Config, k, v *yaml.Node) (*App, error) {
 				return nil, err
 			}
 			app.FlagsFile = cfg.resolve(s)
+		case "phase":
+			fv = deref(fv)
+			ph, err := ParsePhase(fv.Value)
+			if err != nil || fv.Kind != yaml.ScalarNode {
+				return nil, p.errf(fv.Line, "%s: want migrating or cutover, got %q", field, fv.Value)
+			}
+			app.Phase, app.PhaseLine = ph, fv.Line
 		default:
-			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, container, flags_file)", app.Name, fk.Value)
+			return nil, p.errf(fk.Line, "app %q: unknown field %q (want source, routes, restart, container, flags_file, phase)", app.Name, fk.Value)
 		}
 	}
 	if err := p.applyDefaults(cfg, app); err != nil {

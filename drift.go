@@ -3,7 +3,6 @@ package envsync
 import (
 	"context"
 	"hash/fnv"
-	"slices"
 	"time"
 )
 
@@ -58,14 +57,21 @@ const (
 func (e *Engine) Drift(ctx context.Context, cfg *Config, app *App, read DeploymentReader) *AppDrift {
 	d := &AppDrift{App: app}
 	eng := *e
-	eng.Prune = false
+	eng.Prune, eng.OverwriteFlags = false, false
 	eng.Open.NoAddons = true // drift compares values: add-on ownership costs a call per app and changes nothing
-	p, err := eng.Plan(ctx, cfg, app)
+	var p *AppPlan
+	var err error
+	if app.CutOver() {
+		p, err = eng.storesPlan(ctx, cfg, app, d)
+	} else {
+		p, err = eng.plan(ctx, cfg, app, true)
+	}
 	if err != nil {
 		d.Err = err
 		return d
 	}
-	d.Changes = append(slices.Clone(p.Changes), p.Extra...)
+	d.Changes = append(append(d.Changes, p.Changes...), p.Held...)
+	d.Changes = append(d.Changes, p.Extra...)
 	if app.Restart == "" || read == nil {
 		return d
 	}

@@ -12,9 +12,10 @@ import (
 )
 
 // Flags is an app's feature env file seen as feature flags: the rules of a
-// flag change (env-file format, class feature), masked reads, edits and
-// whole-content replacements (a reviewed file, a rollback) through the one
-// conditional, retrying ApplyEdit, and the history of a versioned store.
+// flag change (env-file format, class feature), masked reads, edits, a
+// reviewed file (PlanReviewed: held reverts, --prune) and rollbacks through
+// the one conditional, retrying ApplyEdit, and the history of a versioned
+// store.
 type Flags struct {
 	URL        string
 	Store      Store
@@ -123,13 +124,18 @@ type FlagsResult struct {
 	NotSet []string
 }
 
-// Meta is what a flag change keeps with the new version: who, why, the
+// FlagsMeta is what a flag change keeps with the new version: who, why, the
 // envsync version and the keys it names.
-func FlagsMeta(who, why string, keys []string) map[string]string {
+func FlagsMeta(command, who, why string, keys []string) map[string]string {
 	return map[string]string{
-		"envsync-by": who, "envsync-reason": why, "envsync-version": Version,
-		"envsync-keys": strings.Join(keys, ","),
+		MetaBy: who, MetaReason: why, MetaVersion: Version,
+		MetaKeys: strings.Join(keys, ","), MetaCommand: command,
 	}
+}
+
+// ImportMeta is what an import keeps with the versions it writes.
+func ImportMeta(who string) map[string]string {
+	return map[string]string{MetaBy: who, MetaReason: "envsync import", MetaVersion: Version, MetaCommand: "import"}
 }
 
 // Edit sets and unsets some flags, leaving every other key alone. Every key
@@ -164,17 +170,11 @@ func (f *Flags) Edit(ctx context.Context, set map[string]string, unset []string,
 	if err := refused(errs); err != nil {
 		return nil, err
 	}
-	return f.apply(ctx, Edit{Set: set, Unset: unset, Meta: FlagsMeta(who, why, keys)}, res)
-}
-
-// Replace makes the flags file hold exactly vars (a reviewed file, an older
-// version). Every key of vars must be a feature flag: otherwise nothing is
-// written.
-func (f *Flags) Replace(ctx context.Context, vars map[string]string, who, why string) (*FlagsResult, error) {
-	if err := f.CheckAll(vars); err != nil {
-		return nil, err
+	cmd := "flags set"
+	if len(set) == 0 {
+		cmd = "flags unset"
 	}
-	return f.apply(ctx, Edit{Replace: vars, Meta: FlagsMeta(who, why, slices.Sorted(maps.Keys(vars)))}, &FlagsResult{})
+	return f.apply(ctx, Edit{Set: set, Unset: unset, Meta: FlagsMeta(cmd, who, why, keys)}, res)
 }
 
 func (f *Flags) apply(ctx context.Context, e Edit, res *FlagsResult) (*FlagsResult, error) {
@@ -303,12 +303,12 @@ func (f *Flags) Rollback(ctx context.Context, rb *Rollback, who, why string) (*F
 	if err := f.CheckAll(rb.Vars); err != nil {
 		return nil, err
 	}
-	e := Edit{Replace: rb.Vars, Base: rb.base, Meta: FlagsMeta(who, "rollback to "+rb.To+": "+why, slices.Sorted(maps.Keys(rb.Vars)))}
+	e := Edit{Replace: rb.Vars, Base: rb.base, Meta: FlagsMeta("flags rollback", who, "rollback to "+rb.To+": "+why, slices.Sorted(maps.Keys(rb.Vars)))}
 	return f.apply(ctx, e, &FlagsResult{})
 }
 
 // ReadReviewed reads a reviewed env file (the flags_file merged in git) for
-// Replace: a file with lint errors is refused, with the findings, because
+// PlanReviewed: a file with lint errors is refused, with the findings, because
 // ECS would read it differently from what the reviewer saw.
 func ReadReviewed(name string, data []byte) (map[string]string, []Finding, error) {
 	if findings := LintEnvFile(name, data); HasErrors(findings) {
@@ -318,12 +318,30 @@ func ReadReviewed(name string, data []byte) (map[string]string, []Finding, error
 	return vars, nil, err
 }
 
-// EditSource makes the same flag change on the app's Heroku source (flags
-// set --heroku, while Heroku still serves traffic). It reports whether it
-// wrote anything.
-func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]string, unset []string, opts OpenOptions) (bool, error) {
+// WritesSource reports whether a flag change of app is also made on its
+// source: while the app is migrating and its source is a Heroku app, which
+// is then the truth (import and drift compare the S3 file with it).
+func WritesSource(app *App) bool {
+	return !app.CutOver() && strings.HasPrefix(app.Source, "heroku://")
+}
+
+// CanEditSource says why a flag change cannot be made on the app's source
+// too, or nil when it can.
+func CanEditSource(app *App) error {
+	if app.CutOver() {
+		return WithHint(fmt.Errorf("app %q %w: its source is not written any more", app.Name, ErrCutOver), "drop --heroku: the S3 env file is the truth now")
+	}
 	if !strings.HasPrefix(app.Source, "heroku://") {
-		return false, WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", app.Name), "set source: heroku://APP in the config")
+		return WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", app.Name), "set source: heroku://APP in the config")
+	}
+	return nil
+}
+
+// EditSource makes the same flag change on the app's Heroku source (flags
+// set and unset while migrating). It reports whether it wrote anything.
+func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]string, unset []string, opts OpenOptions) (bool, error) {
+	if err := CanEditSource(app); err != nil {
+		return false, err
 	}
 	opts.BaseDir = cfg.Dir
 	st, err := Open(ctx, app.Source, opts)
@@ -332,7 +350,8 @@ func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]strin
 	}
 	res, err := ApplyEdit(ctx, st, Edit{Set: set, Unset: unset})
 	if err != nil {
-		return false, fmt.Errorf("the S3 file was written, but Heroku was not: %w", err)
+		return false, WithHint(fmt.Errorf("the S3 file was written, but %s was not: %w", app.Source, err),
+			"run the same flags command again (it writes only what is missing); until then import holds the S3 value and drift reports it")
 	}
 	return res.Changed, nil
 }
@@ -358,7 +377,9 @@ func IsEnvFile(cfg *Config, abs string) bool {
 }
 
 // Compare says what writing the env file data (named name) would change in
-// the flags file, each change marked sensitive by the display rule.
+// the flags file, each change marked sensitive by the display rule and
+// with who last changed the key in the store (read only when something
+// differs).
 func (f *Flags) Compare(ctx context.Context, name string, data []byte) ([]Change, error) {
 	vars, err := ParseEnvFile(name, data)
 	if err != nil {
@@ -368,5 +389,112 @@ func (f *Flags) Compare(ctx context.Context, name string, data []byte) ([]Change
 	if err != nil {
 		return nil, err
 	}
-	return f.Diff(snap.Vars, vars), nil
+	return f.attribute(ctx, snap, vars)
+}
+
+// Reviewed is what writing a reviewed env file (flags apply) would do.
+type Reviewed struct {
+	// Changes are what will be written.
+	Changes []Change
+	// Held would undo a change made with envsync flags that the file does
+	// not carry (each with its Prov): written only with overwrite.
+	Held []Change
+	// Extra are keys only in the store: deleted only with prune.
+	Extra []Change
+	set   map[string]string
+	unset []string
+	base  *Snapshot
+}
+
+// PlanReviewed says what writing the reviewed content vars would change:
+// keys only in the store are left alone unless prune (like import), and a
+// key whose store value was changed with envsync flags and that vars would
+// set back to what that change replaced is held unless overwrite. Every key
+// of vars must be a feature flag.
+func (f *Flags) PlanReviewed(ctx context.Context, vars map[string]string, prune, overwrite bool) (*Reviewed, error) {
+	if err := f.CheckAll(vars); err != nil {
+		return nil, err
+	}
+	cur, err := f.Store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reviewed{set: map[string]string{}, base: cur}
+	chs, err := f.attribute(ctx, cur, vars)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range chs {
+		switch {
+		case ch.Action == Delete && !prune:
+			ch.Action = Extra
+			r.Extra = append(r.Extra, ch)
+		case !overwrite && ch.Reverts():
+			r.Held = append(r.Held, ch)
+		case ch.Action == Delete:
+			r.unset = append(r.unset, ch.Key)
+			r.Changes = append(r.Changes, ch)
+		default:
+			r.set[ch.Key] = ch.New
+			r.Changes = append(r.Changes, ch)
+		}
+	}
+	return r, nil
+}
+
+// WriteReviewed writes a planned reviewed file: its changes only, through
+// the conditional, retrying edit.
+func (f *Flags) WriteReviewed(ctx context.Context, r *Reviewed, who, why string) (*FlagsResult, error) {
+	keys := slices.Sorted(maps.Keys(r.set))
+	keys = append(keys, r.unset...)
+	return f.apply(ctx, Edit{Set: r.set, Unset: r.unset, Base: r.base, Meta: FlagsMeta("flags apply", who, why, keys)}, &FlagsResult{})
+}
+
+// attribute diffs the store's content cur with vars (Old: the store's, New:
+// vars'), marks sensitive changes, and says who last changed each
+// differing key in the store.
+func (f *Flags) attribute(ctx context.Context, cur *Snapshot, vars map[string]string) ([]Change, error) {
+	chs := f.Diff(cur.Vars, vars)
+	keys := make([]string, len(chs))
+	for i, ch := range chs {
+		keys[i] = ch.Key
+	}
+	provs, err := Provenances(ctx, f.Store, cur, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i := range chs {
+		chs[i].Prov = provs[chs[i].Key]
+	}
+	return chs, nil
+}
+
+// CheckRevertsFlag is the check code of an env file that would undo a
+// change made with envsync flags (a warning: the flags apply after the
+// merge holds such a key unless --overwrite-flags).
+const CheckRevertsFlag = "FLG001"
+
+// RevertFindings is check's finding for each change of Compare that would
+// undo a change made with envsync flags that the env file data (named
+// name) does not carry: which key, who changed it, when and why — never a
+// value.
+func (f *Flags) RevertFindings(name string, data []byte, chs []Change) []Finding {
+	_, line := loadedLines(data)
+	var out []Finding
+	for _, ch := range chs {
+		if !ch.Reverts() {
+			continue
+		}
+		what := "sets it back to the value it replaced"
+		switch {
+		case ch.Action == Add:
+			what = "brings back the key it removed"
+		case ch.Action == Delete:
+			what = "does not carry the key"
+		}
+		out = append(out, Finding{File: name, Line: max(line[ch.Key], 1), Code: CheckRevertsFlag, Severity: SevWarning, Key: ch.Key,
+			Message: fmt.Sprintf("%s in %s was %s; this file %s, so merging it would revert the live flag: carry the live value here (envsync flags get %s), or revert it on purpose with envsync flags apply --overwrite-flags",
+				ch.Key, f.URL, ch.Prov, what, ch.Key)})
+	}
+	return out
 }

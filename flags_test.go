@@ -39,8 +39,18 @@ func readFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-// Replace (flags apply, rollback) refuses every key that is not a feature
-// flag exactly like Edit (flags set), and writes nothing.
+// applyReviewed is flags apply: plan the reviewed content, then write it.
+func applyReviewed(t *testing.T, f *envsync.Flags, vars map[string]string, prune bool, why string) (*envsync.FlagsResult, error) {
+	t.Helper()
+	r, err := f.PlanReviewed(t.Context(), vars, prune, false)
+	if err != nil {
+		return nil, err
+	}
+	return f.WriteReviewed(t.Context(), r, "me", why)
+}
+
+// A reviewed file (flags apply) is refused for every key that is not a
+// feature flag exactly like Edit (flags set), and nothing is written.
 func TestFlagsReplaceRefusesNonFeatures(t *testing.T) {
 	const before = "FEATURE_X=on\n"
 	for name, vars := range map[string]map[string]string{
@@ -50,7 +60,7 @@ func TestFlagsReplaceRefusesNonFeatures(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f, path := openTestFlags(t, before)
-			_, err := f.Replace(t.Context(), vars, "me", "test")
+			_, err := applyReviewed(t, f, vars, true, "test")
 			if err == nil || !strings.HasPrefix(err.Error(), "nothing written: ") {
 				t.Fatalf("err = %v; want nothing written", err)
 			}
@@ -58,7 +68,7 @@ func TestFlagsReplaceRefusesNonFeatures(t *testing.T) {
 				t.Fatalf("the error shows a value: %v", err)
 			}
 			if _, editErr := f.Edit(t.Context(), vars, nil, "me", "test"); editErr == nil || editErr.Error() != err.Error() {
-				t.Errorf("Edit refused with %v; Replace with %v", editErr, err)
+				t.Errorf("Edit refused with %v; apply with %v", editErr, err)
 			}
 			if got := readFile(t, path); got != before {
 				t.Errorf("file changed: %q", got)
@@ -86,7 +96,12 @@ func TestFlagsEditAndReplace(t *testing.T) {
 	if snap.Vars["FEATURE_PASTED"] != "off" || snap.Vars["FEATURE_A"] != "on" {
 		t.Errorf("read %v", snap.Vars)
 	}
-	res, err = f.Replace(t.Context(), map[string]string{"FEATURE_B": "yes"}, "me", "why")
+	// Without prune, keys only in the file stay (like import) and are reported.
+	r, err := f.PlanReviewed(t.Context(), map[string]string{"FEATURE_B": "yes"}, false, false)
+	if err != nil || len(r.Changes) != 1 || len(r.Extra) != 2 || len(r.Held) != 0 {
+		t.Fatalf("plan without prune: %+v, %v; want 1 change and 2 extra", r, err)
+	}
+	res, err = applyReviewed(t, f, map[string]string{"FEATURE_B": "yes"}, true, "why")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +111,7 @@ func TestFlagsEditAndReplace(t *testing.T) {
 	if len(res.Changes) != 3 {
 		t.Errorf("changes %+v", res.Changes)
 	}
-	res, err = f.Replace(t.Context(), map[string]string{"FEATURE_B": "yes"}, "me", "again")
+	res, err = applyReviewed(t, f, map[string]string{"FEATURE_B": "yes"}, true, "again")
 	if err != nil || res.Changed {
 		t.Errorf("a second replace wrote: %+v %v", res, err)
 	}

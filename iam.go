@@ -66,7 +66,7 @@ func IAMPolicy(apps []*App, use IAMUse) (*Policy, error) {
 			}
 			switch u.Scheme {
 			case "s3":
-				b.s3(u, use, write)
+				b.s3(u, use, write, class == Feature)
 			case "secretsmanager":
 				b.secrets(u, use, write)
 			}
@@ -132,15 +132,19 @@ func (b *policyBuilder) add(sid string, actions []string, resource string, cond 
 	}
 }
 
-func (b *policyBuilder) s3(u *url.URL, use IAMUse, write bool) {
+func (b *policyBuilder) s3(u *url.URL, use IAMUse, write, feature bool) {
 	bucket, key := u.Host, strings.TrimPrefix(u.Path, "/")
 	object := "arn:aws:s3:::" + bucket + "/" + key
 	actions := []string{"s3:GetObject"}
 	if write {
 		actions = append(actions, "s3:PutObject")
 	}
-	if use.Command == "flags" {
-		// history and rollback read earlier versions.
+	// history and rollback read earlier versions, and so does every command
+	// that asks who changed a flag (plan, import and drift hold or name a
+	// change made with envsync flags; see Provenances) — only when a key
+	// of the feature env file differs.
+	versions := use.Command == "flags" || feature
+	if versions {
 		actions = append(actions, "s3:GetObjectVersion")
 	}
 	b.add(statementID("S3EnvFiles", actions), actions, object, nil)
@@ -148,8 +152,8 @@ func (b *policyBuilder) s3(u *url.URL, use IAMUse, write bool) {
 	// answers 403, not 404. It lists key names, never content; S3 checks it
 	// without a prefix, so it cannot be narrowed to the key.
 	list := []string{"s3:ListBucket"}
-	if use.Command == "flags" {
-		// history lists the key's versions and says when versioning is off.
+	if versions {
+		// history and provenance list the key's versions and see whether versioning is on.
 		list = append(list, "s3:ListBucketVersions", "s3:GetBucketVersioning")
 	}
 	b.add("S3Buckets", list, "arn:aws:s3:::"+bucket, nil)

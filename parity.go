@@ -56,6 +56,9 @@ type Parity struct {
 	Notes []string
 	// Checked is how many source variables were compared.
 	Checked int
+	// Truth is what the container was compared with: "the source", or "the
+	// stores" for a cut-over app (phase: cutover).
+	Truth string
 }
 
 // OK reports full parity.
@@ -199,7 +202,13 @@ func (e *Engine) Parity(ctx context.Context, cfg *Config, app *App, read Deploym
 	}
 	eng := *e
 	eng.Prune = false
-	p, err := eng.Plan(ctx, cfg, app)
+	var p *AppPlan
+	var err error
+	if app.CutOver() {
+		p, err = eng.storesPlan(ctx, cfg, app, nil) // the stores are the truth
+	} else {
+		p, err = eng.Plan(ctx, cfg, app)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +217,10 @@ func (e *Engine) Parity(ctx context.Context, cfg *Config, app *App, read Deploym
 
 func (e *Engine) parity(ctx context.Context, cfg *Config, p *AppPlan, read DeploymentReader) (*Parity, error) {
 	app := p.App
-	res := &Parity{App: app, Service: app.Restart}
+	res := &Parity{App: app, Service: app.Restart, Truth: "the source"}
+	if app.CutOver() {
+		res.Truth = "the stores"
+	}
 	for _, en := range p.Entries {
 		if en.Class == Ignore {
 			res.HerokuOnly = append(res.HerokuOnly, HerokuOnly{Key: en.Name, Replacement: HerokuReplacement(en.Name)})
@@ -347,7 +359,10 @@ func (e *Engine) parity(ctx context.Context, cfg *Config, p *AppPlan, read Deplo
 				Detail: fmt.Sprintf("ECS cannot resolve it (%v), so the task would not start; fix or remove the secrets entry", ev.Err)})
 			continue
 		}
-		detail := "the source does not have it: remove it from the task definition or the env file, or add it at the source"
+		detail := res.Truth + " do not have it: remove it from the task definition or the env file, or add it to " + res.Truth
+		if !app.CutOver() {
+			detail = "the source does not have it: remove it from the task definition or the env file, or add it at the source"
+		}
 		if slices.ContainsFunc(res.HerokuOnly, func(h HerokuOnly) bool { return h.Key == k }) {
 			detail = "a Heroku-only variable copied to ECS: " + HerokuReplacement(k)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -36,6 +37,18 @@ type Change struct {
 	// Sensitive changes carry values the display rule hides.
 	Sensitive bool
 	Addon     string
+	// Prov says who last changed the key in the store, when the store keeps
+	// that (an S3 env file) and the key differs from the truth; else nil.
+	Prov *Provenance
+	// HeldWhy says why a held change is held, beyond Prov ("" when it sets the
+	// key back to exactly what the flag change replaced).
+	HeldWhy string
+}
+
+// Reverts reports whether making the change would undo a change made with
+// envsync flags (see Provenance.Reverts).
+func (c Change) Reverts() bool {
+	return c.Prov.Reverts(c.New, c.Action != Delete && c.Action != Extra)
 }
 
 // Show renders one side of the change for text output, by the display rule:
@@ -78,8 +91,11 @@ type Engine struct {
 	Classifier Classifier
 	Open       OpenOptions // BaseDir is taken from the config
 	// Prune deletes keys found only in a store; without it they are Extra.
-	Prune  bool
-	Logger *slog.Logger
+	Prune bool
+	// OverwriteFlags writes the source's value over a change made with
+	// envsync flags; without it such a change is held (AppPlan.Held).
+	OverwriteFlags bool
+	Logger         *slog.Logger
 }
 
 // AppPlan is what it takes to make an app's stores match its source.
@@ -90,6 +106,9 @@ type AppPlan struct {
 	Changes []Change
 	// Extra are keys found only in a store, left alone (without Prune).
 	Extra []Change
+	// Held are changes that would undo a change made with envsync flags
+	// (each with its Prov): not written unless Engine.OverwriteFlags.
+	Held []Change
 	// Unrouted are the classes that have variables but no route.
 	Unrouted map[Class]int
 
@@ -128,6 +147,15 @@ var applyOrder = []Class{Secret, Static, Dynamic, Feature}
 // computes the changes. It writes nothing. A route that would put a secret
 // in a plain-text store is refused with ErrSecretRoute before any read.
 func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, error) {
+	return e.plan(ctx, cfg, app, false)
+}
+
+// plan is Plan; attributeExtra also finds who wrote the keys only in the
+// feature store (drift names them).
+func (e *Engine) plan(ctx context.Context, cfg *Config, app *App, attributeExtra bool) (*AppPlan, error) {
+	if app.CutOver() {
+		return nil, refuseCutOver(cfg, app)
+	}
 	opts := e.Open
 	opts.BaseDir = cfg.Dir
 	targets, err := openTargets(ctx, app, opts)
@@ -150,6 +178,10 @@ func (e *Engine) Plan(ctx context.Context, cfg *Config, app *App) (*AppPlan, err
 	log := e.logger().With("app", app.Name)
 	for _, t := range targets {
 		p.diff(t, e.Prune)
+		if err := p.hold(ctx, t, src, e.OverwriteFlags, attributeExtra); err != nil {
+			return nil, fmt.Errorf("app %q: %w", app.Name, err)
+		}
+		p.Changes = append(p.Changes, t.changes...)
 		log.Debug("planned store", "store", t.url, "classes", t.classes, "keys", len(t.classOf), "changes", len(t.changes), "exists", t.base.Exists)
 	}
 	return p, nil
@@ -196,6 +228,9 @@ func readAll(ctx context.Context, src Source, targets []*target) (*Snapshot, err
 	var srcSnap *Snapshot
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
+		if src == nil { // a cut-over app: the stores alone
+			return nil
+		}
 		s, err := src.Read(gctx)
 		if err != nil {
 			return err // names the file and line, or the store URL
@@ -279,7 +314,81 @@ func (p *AppPlan) diff(t *target, prune bool) {
 		}
 		t.changes = append(t.changes, ch)
 	}
-	p.Changes = append(p.Changes, t.changes...)
+}
+
+// hold finds who last changed each key where the feature store differs
+// from the source (only then: a plan without changes reads nothing more),
+// and, unless overwrite, holds back every change over a change made with
+// envsync flags: one that sets the key back to what the flag change
+// replaced, and one whose source value is not known to be newer than the
+// flag change (asked of the source's change log, when it has one, only
+// for those keys).
+func (p *AppPlan) hold(ctx context.Context, t *target, src Source, overwrite, attributeExtra bool) error {
+	if !slices.Contains(t.classes, Feature) {
+		return nil
+	}
+	var keys []string
+	for _, ch := range t.changes {
+		keys = append(keys, ch.Key)
+	}
+	if attributeExtra {
+		for _, ch := range p.Extra {
+			if ch.Store == t.url {
+				keys = append(keys, ch.Key)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	provs, err := Provenances(ctx, t.store, t.base, keys)
+	if err != nil {
+		return err
+	}
+	for i := range p.Extra {
+		if p.Extra[i].Store == t.url {
+			p.Extra[i].Prov = provs[p.Extra[i].Key]
+		}
+	}
+	var unsure []string // flag changes the source's value differs from
+	for i := range t.changes {
+		ch := &t.changes[i]
+		ch.Prov = provs[ch.Key]
+		if !overwrite && ch.Prov.FromFlags() && !ch.Reverts() {
+			unsure = append(unsure, ch.Key)
+		}
+	}
+	changed := map[string]time.Time{}
+	logErr := error(nil)
+	if cl, ok := src.(ChangeLog); ok && len(unsure) > 0 {
+		changed, logErr = cl.LastChanged(ctx, unsure)
+	}
+	kept := t.changes[:0]
+	for _, ch := range t.changes {
+		switch {
+		case overwrite || !ch.Prov.FromFlags():
+			kept = append(kept, ch)
+			continue
+		case ch.Reverts():
+		case sourceNewer(changed[ch.Key], ch.Prov):
+			kept = append(kept, ch) // the source changed it since: its value wins
+			continue
+		case logErr != nil:
+			ch.HeldWhy = "the source's value differs too, but its change log could not be read: " + logErr.Error()
+		case !changed[ch.Key].IsZero():
+			ch.HeldWhy = "the source's value differs too, but it last changed at " + changed[ch.Key].UTC().Format(time.RFC3339) + ", not after the flag change"
+		default:
+			ch.HeldWhy = "the source's value differs too, but envsync cannot tell that it is newer"
+		}
+		if v, ok := t.base.Vars[ch.Key]; ok {
+			t.want[ch.Key] = v
+		} else {
+			delete(t.want, ch.Key)
+		}
+		p.Held = append(p.Held, ch)
+	}
+	t.changes = kept
+	return nil
 }
 
 // HasChanges reports whether applying the plan would write anything.

@@ -59,6 +59,12 @@ func TestFlagsHaveEnvVars(t *testing.T) {
 		"flags unset --wait-timeout":    "pending with the flags refactor (issue 9)",
 		"flags rollback --wait-timeout": "pending with the flags refactor (issue 9)",
 		"flags apply --wait-timeout":    "pending with the flags refactor (issue 9)",
+		"plan --overwrite-flags":        "reverting flag changes is asked for each time, never for a whole environment",
+		"import --overwrite-flags":      "reverting flag changes is asked for each time, never for a whole environment",
+		"flags apply --overwrite-flags": "reverting flag changes is asked for each time, never for a whole environment",
+		"flags set --no-heroku":         "which platforms a flag change writes is decided for each change",
+		"flags unset --no-heroku":       "which platforms a flag change writes is decided for each change",
+		"cutover --undo":                "the direction of a cutover is asked for each time",
 	}
 	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
 	var walk func(prefix string, cmds []*cli.Command)

@@ -199,40 +199,43 @@ func checkFile(ctx context.Context, s *setup, root, base, path string) ([]envsyn
 		}
 	}
 	findings, keys := envsync.CheckEnvChange(display, old, data, s.cl)
-	notes := deployedDiff(ctx, s, abs, display, data)
-	return findings, keys, notes, nil
+	notes, reverts := deployedDiff(ctx, s, abs, display, data)
+	return append(findings, reverts...), keys, notes, nil
 }
 
 // deployedDiff says what merging the file would change in the deployed S3
-// object of the app whose flags_file it is, when AWS credentials are present.
-func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byte) []string {
+// object of the app whose flags_file it is, when AWS credentials are
+// present, and finds every live flag change (made with envsync flags) that
+// merging it would revert.
+func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byte) ([]string, []envsync.Finding) {
 	app := envsync.FlagsFileApp(s.cfg, abs)
 	if app == nil || app.Routes[envsync.Feature] == "" {
-		return nil
+		return nil, nil
 	}
 	url := app.Routes[envsync.Feature]
 	if !hasAWSCredentials() {
-		return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}
+		return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}, nil
 	}
 	fl, err := envsync.OpenFlags(ctx, s.cfg, app, s.cl, s.opts)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
+		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}, nil
 	}
 	chs, err := fl.Compare(ctx, display, data)
 	var pe *envsync.PosError
 	switch {
 	case errors.As(err, &pe) && pe.File == display:
-		return nil // the lint findings already say what is wrong with the file
+		return nil, nil // the lint findings already say what is wrong with the file
 	case err != nil:
-		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}
+		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}, nil
 	case len(chs) == 0:
-		return []string{fmt.Sprintf("%s: merging changes nothing in %s", display, url)}
+		return []string{fmt.Sprintf("%s: merging changes nothing in %s", display, url)}, nil
 	}
 	lines := make([]string, len(chs))
 	for i, ch := range chs {
-		lines[i] = changeLine(ch)
+		lines[i] = changeText(ch)
 	}
-	return []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
+	notes := []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
+	return notes, fl.RevertFindings(display, data, chs)
 }
 
 // hasAWSCredentials is a cheap look at the standard chain's sources, with no call.

@@ -35,8 +35,13 @@ values that differ (update), keys that exist only in a store (extra), and,
 when the app names restart: ecs://CLUSTER/SERVICE, the parity of the app's
 container with the source (see envsync parity): keys it will not see, keys
 with another value, shadowed keys, keys the source lacks, an env file it does
-not load, a secrets entry ECS cannot resolve, a missing service. Values of
-secrets are never shown: only "(sensitive)" and a short fingerprint.
+not load, a secrets entry ECS cannot resolve, a missing service. Where the S3
+env file keeps versions, each difference says who last changed the key there
+(envsync flags, envsync import, or by hand). An app with phase: cutover is not
+compared with its source: its flags_file (the reviewed copy) is compared with
+the S3 env file, and a key changed there with envsync flags that the
+flags_file does not carry yet is a note, not drift. Values of secrets are
+never shown: only "(sensitive)" and a short fingerprint.
 
 Exit codes: 0 no drift, 2 drift, 1 error (an error in any app wins; the other
 apps are still checked).`,
@@ -195,6 +200,7 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget 
 					}
 					fmt.Fprintln(w)
 				}
+				writeProvMarkdown(w, d.Changes)
 			}
 			if d.Parity != nil {
 				fmt.Fprintf(w, "**Parity**: %s\n\n", mdEscape(parityHeadline(d.Parity)))

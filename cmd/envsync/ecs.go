@@ -40,7 +40,7 @@ type renderJSON struct {
 	App                 string                  `json:"app"`
 	Container           string                  `json:"container,omitempty"`
 	ContainerDefinition envsync.ContainerWiring `json:"containerDefinition"`
-	ExecutionRolePolicy *envsync.Policy `json:"executionRolePolicy"`
+	ExecutionRolePolicy *envsync.Policy         `json:"executionRolePolicy"`
 }
 
 func runRender(c *cli.Context) error {

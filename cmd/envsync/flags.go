@@ -37,15 +37,23 @@ classifier puts in "feature" can be changed here; anything else is refused,
 naming the key and its class. Writes are conditional on what was read and
 retried on a conflict, so concurrent changes of different keys never lose
 each other. Who (GITHUB_ACTOR, else git user.email, else $USER), why and the
-envsync version are stored with each version of the object.`,
+envsync version are stored with each version of the object.
+
+While the app is migrating (phase: migrating, the default) and its source is
+a Heroku app, set and unset make the same change on Heroku, the truth, so
+import and drift see no difference (--no-heroku: only the S3 file; import
+then holds the change and drift reports it). Once the app is cut over, only
+the S3 file is written.`,
 		Subcommands: []*cli.Command{
 			{Name: "list", Usage: "print the flags", Flags: common(), Action: flagsList},
 			{Name: "get", Usage: "print one flag's value", ArgsUsage: "KEY", Flags: common(), Action: flagsGet},
-			{Name: "set", Usage: "set flags", ArgsUsage: "KEY=VALUE…", Flags: common(write(&cli.BoolFlag{Name: "heroku", Usage: "make the same change on the Heroku app (the config's source) while it still serves traffic"})...), Action: flagsSet},
-			{Name: "unset", Usage: "remove flags", ArgsUsage: "KEY…", Flags: common(write(&cli.BoolFlag{Name: "heroku", Usage: "make the same change on the Heroku app too"})...), Action: flagsUnset},
+			{Name: "set", Usage: "set flags (and on the Heroku source while the app is migrating)", ArgsUsage: "KEY=VALUE…", Flags: common(write(sourceFlags()...)...), Action: flagsSet},
+			{Name: "unset", Usage: "remove flags (and from the Heroku source while the app is migrating)", ArgsUsage: "KEY…", Flags: common(write(sourceFlags()...)...), Action: flagsUnset},
 			{Name: "history", Usage: "the file's versions, newest first: when, who, why, which keys changed", Flags: common(&cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most this many versions"}), Action: flagsHistory},
 			{Name: "rollback", Usage: "write an older version's content as a new version", Flags: common(write(&cli.StringFlag{Name: "to", Usage: "the version id (default: the one before the current)"}, &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking"})...), Action: flagsRollback},
-			{Name: "apply", Usage: "push a reviewed env file (the one merged in git), if it differs", Flags: common(write(&cli.StringFlag{Name: "from", Usage: "the env file (default: the app's flags_file)"})...), Action: flagsApply},
+			{Name: "apply", Usage: "push a reviewed env file (the one merged in git), if it differs", Flags: common(write(&cli.StringFlag{Name: "from", Usage: "the env file (default: the app's flags_file)"},
+				&cli.BoolFlag{Name: "prune", EnvVars: []string{"ENVSYNC_PRUNE"}, Usage: "delete keys found only in the S3 file (default: leave them, like import)"},
+				&cli.BoolFlag{Name: "overwrite-flags", Usage: "write the file's value over a flag changed with envsync flags that the file does not carry (default: hold it)"})...), Action: flagsApply},
 		},
 	}
 }
@@ -61,8 +69,15 @@ type flagsRun struct {
 	format string
 	// for changes
 	reason  string
-	heroku  bool
+	source  bool // make the change on the Heroku source too
 	restart restartOpts
+}
+
+func sourceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "no-heroku", Usage: "write only the S3 file, not the Heroku source (import then holds the change and drift reports it)"},
+		&cli.BoolFlag{Name: "heroku", Usage: "the default while migrating with a heroku:// source (kept for compatibility); an error when the source cannot be written"},
+	}
 }
 
 type restartOpts struct {
@@ -101,7 +116,18 @@ func openFlagsForWrite(c *cli.Context) (*flagsRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.reason, f.heroku = reason, c.Bool("heroku")
+	f.reason = reason
+	switch heroku, noHeroku := c.Bool("heroku"), c.Bool("no-heroku"); {
+	case heroku && noHeroku:
+		return nil, usageError("--heroku and --no-heroku contradict each other")
+	case heroku:
+		if err := envsync.CanEditSource(f.app); err != nil {
+			return nil, err
+		}
+		f.source = true
+	case !noHeroku:
+		f.source = envsync.WritesSource(f.app)
+	}
 	f.restart = restartOpts{restart: c.Bool("restart"), wait: c.Bool("wait"), timeout: c.Duration("wait-timeout"), tty: isTerminal(c.App.ErrWriter)}
 	return f, nil
 }
@@ -207,13 +233,15 @@ func (f *flagsRun) edit(ctx context.Context, set map[string]string, unset []stri
 		}
 		infof(f.errw, "%s", msg)
 	}
-	if f.heroku {
+	if f.source {
 		changed, err := envsync.EditSource(ctx, f.cfg, f.app, set, unset, f.opts)
 		if err != nil {
 			return err
 		}
 		if changed {
 			infof(f.errw, "changed %s too (Heroku restarts its dynos itself)", f.app.Source)
+		} else {
+			infof(f.errw, "%s already has that", f.app.Source)
 		}
 	}
 	if res.Changed || f.restart.restart { // a requested restart is never skipped
@@ -341,7 +369,7 @@ func flagsRollback(c *cli.Context) error {
 }
 
 func flagsApply(c *cli.Context) error {
-	from := c.String("from")
+	from, prune, overwrite := c.String("from"), c.Bool("prune"), c.Bool("overwrite-flags")
 	f, err := openFlagsForWrite(c)
 	if err != nil {
 		return err
@@ -364,15 +392,46 @@ func flagsApply(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := f.flags.Replace(c.Context, vars, actor(), f.reason)
+	r, err := f.flags.PlanReviewed(c.Context, vars, prune, overwrite)
 	if err != nil {
 		return err
 	}
-	if !res.Changed {
+	for _, ch := range r.Held {
+		warnf(f.errw, "%s", heldLine(ch, from))
+	}
+	if len(r.Held) > 0 {
+		hintf(f.errw, "commit the live value(s) to %s, or revert them on purpose with --overwrite-flags", from)
+	}
+	if len(r.Extra) > 0 {
+		infof(f.errw, "%d key(s) only in %s left alone (--prune deletes them): %s", len(r.Extra), f.flags.URL, keyList(r.Extra))
+	}
+	if len(r.Changes) == 0 {
+		if len(r.Held) > 0 {
+			infof(f.errw, "nothing written to %s", f.flags.URL)
+			return nil
+		}
 		infof(f.errw, "%s already matches %s; nothing written", f.flags.URL, from)
 		return nil
+	}
+	res, err := f.flags.WriteReviewed(c.Context, r, actor(), f.reason)
+	if err != nil {
+		return err
+	}
+	for i, ch := range res.Changes { // say whose flag change an overwrite replaced
+		if j := slices.IndexFunc(r.Changes, func(p envsync.Change) bool { return p.Key == ch.Key }); j >= 0 && r.Changes[j].Reverts() {
+			res.Changes[i].Prov = r.Changes[j].Prov
+		}
 	}
 	writeChanges(f.out, res.Changes)
 	infof(f.errw, "wrote %s from %s", f.flags.URL, from)
 	return f.rollService(c.Context)
+}
+
+// keyList names the changes' keys, escaped.
+func keyList(chs []envsync.Change) string {
+	keys := make([]string, len(chs))
+	for i, ch := range chs {
+		keys[i] = envsync.ShowKey(ch.Key)
+	}
+	return strings.Join(keys, ", ")
 }

@@ -154,4 +154,24 @@ apps:
 	}
 	t.Setenv("GITHUB_ACTIONS", "")
 	runCmd("check", "reviewed.env")
+
+	// The phases: a refused cutover shows the plan; held flags; a cut-over
+	// app's drift compares the reviewed file (full of credentials) with S3.
+	putFeatureFile()
+	runCmd("cutover", "--app", "web", "--yes")
+	runCmd("flags", "set", "FEATURE_CHECKOUT=maybe", "--no-heroku", "--reason", "held")
+	for _, f := range formats {
+		runCmd("plan", "--prune", "--format", f)
+		runCmd("drift", "--no-ecs", "--format", f)
+	}
+	runCmd("import", "--yes", "--prune", "--overwrite-flags")
+	runCmd("cutover", "--app", "web", "--yes")
+	if data, err := os.ReadFile(filepath.Join(dir, "envsync.yaml")); err != nil || !strings.Contains(string(data), "    phase: cutover\n") {
+		t.Fatalf("the app is not cut over (%v):\n%s", err, data)
+	}
+	putFeatureFile()
+	for _, f := range formats {
+		runCmd("drift", "--no-ecs", "--format", f)
+	}
+	runCmd("cutover", "--app", "web", "--undo", "--yes")
 }

@@ -85,6 +85,7 @@ Exit codes: 0 success, 1 error, 2 drift found (drift) or changes to apply
 			ecsCommand(),
 			parityCommand(),
 			initCommand(),
+			cutoverCommand(),
 		}),
 	}
 }

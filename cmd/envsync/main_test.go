@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,6 +66,8 @@ func TestScripts(t *testing.T) {
 			"heroku-addon":   herokuAddon,
 			"heroku-set":     herokuSet,
 			"heroku-writes":  herokuWrites,
+			"heroku-reads":   herokuReads,
+			"heroku-fail":    herokuFail,
 			"mkbucket":       mkbucket,
 			"s3get":          s3get,
 			"s3put":          s3put,
@@ -118,6 +121,29 @@ func herokuWrites(ts *testscript.TestScript, neg bool, args []string) {
 	if fmt.Sprint(n) != args[1] {
 		ts.Fatalf("%d write(s) to Heroku app %s; want %s", n, args[0], args[1])
 	}
+}
+
+// heroku-reads APP ENDPOINT N: the Heroku API received exactly N GETs of
+// /apps/APP/ENDPOINT (e.g. releases).
+func herokuReads(ts *testscript.TestScript, neg bool, args []string) {
+	n := 0
+	for _, r := range ts.Value("heroku").(*herokutest.Server).Requests() {
+		if r.Method == http.MethodGet && r.Path == "/apps/"+args[0]+"/"+args[1] {
+			n++
+		}
+	}
+	if fmt.Sprint(n) != args[2] {
+		ts.Fatalf("%d GET(s) of %s of Heroku app %s; want %s", n, args[1], args[0], args[2])
+	}
+}
+
+// heroku-fail METHOD N STATUS: the next N requests with METHOD answer STATUS.
+func herokuFail(ts *testscript.TestScript, neg bool, args []string) {
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	status, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	ts.Value("heroku").(*herokutest.Server).FailNext(args[0], n, status, "")
 }
 
 // heroku-set APP KEY=VALUE: change a config var out of band.

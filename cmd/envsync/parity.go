@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 
@@ -161,7 +162,7 @@ func parityHeadline(p *envsync.Parity) string {
 		where = fmt.Sprintf("container %s of %s", p.Container, p.Service)
 	}
 	if p.OK() {
-		return fmt.Sprintf("full parity: %s sees all %d variable(s) of the source, and nothing else", where, p.Checked)
+		return fmt.Sprintf("full parity: %s sees all %d variable(s) of %s, and nothing else", where, p.Checked, cmp.Or(p.Truth, "the source"))
 	}
 	return fmt.Sprintf("no parity: %d finding(s) in %s", len(p.Findings), where)
 }

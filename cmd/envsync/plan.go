@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,7 +21,7 @@ and prints the changes an import would make. Secret values show as
 Exit codes: 0 success (with or without changes), 1 error; with
 --detailed-exitcode, 0 no changes, 2 changes to apply, 1 error (as terraform
 plan -detailed-exitcode). envsync drift always answers 0/2/1.`,
-		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), parallelFlag(), timeoutFlag(),
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), overwriteFlagsFlag(), parallelFlag(), timeoutFlag(),
 			&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"ENVSYNC_DETAILED_EXITCODE"}, Usage: "exit 2 when there are changes to apply (0 none, 1 error), as terraform plan -detailed-exitcode"},
 		},
 		Action: func(c *cli.Context) error { return runPlan(c, false) },
@@ -33,14 +34,21 @@ func importCommand() *cli.Command {
 		Usage: "plan, show the plan, then apply it: secrets first, then tfvars, then the S3 env file",
 		Description: `Makes every routed store match the source. The whole plan is validated
 before the first write; a second import makes no write call at all. Nothing
-is deleted from a store unless --prune. Heroku is never written.
+is deleted from a store unless --prune. Heroku is never written. A flag
+changed with envsync flags that the source does not carry is held (shown
+with who, when and why) unless --overwrite-flags. An app with phase: cutover
+is refused: its stores are the truth.
 
 Asks before applying unless --yes; refuses without --yes when not on a terminal.`,
-		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), parallelFlag(), timeoutFlag(),
+		Flags: []cli.Flag{appFlag(), rulesFlag(), formatFlag(), pruneFlag(), overwriteFlagsFlag(), parallelFlag(), timeoutFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"ENVSYNC_YES"}, Usage: "apply without asking"},
 		},
 		Action: func(c *cli.Context) error { return runPlan(c, true) },
 	}
+}
+
+func overwriteFlagsFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "overwrite-flags", Usage: "write the source's value over a flag changed with envsync flags (default: hold it and say who changed it)"}
 }
 
 func pruneFlag() cli.Flag {
@@ -52,7 +60,7 @@ func runPlan(c *cli.Context, apply bool) error {
 	if err != nil {
 		return err
 	}
-	prune, yes := c.Bool("prune"), c.Bool("yes")
+	prune, yes, overwrite, picked := c.Bool("prune"), c.Bool("yes"), c.Bool("overwrite-flags"), len(c.StringSlice("app")) > 0
 	s, err := newSetup(c, false)
 	if err != nil {
 		return err
@@ -60,10 +68,22 @@ func runPlan(c *cli.Context, apply bool) error {
 	defer s.logCalls()
 	cfg := s.cfg
 	eng := s.engine(prune)
+	eng.OverwriteFlags = overwrite
 
-	ro := runOptions(c, &eng.Open, "planned", len(s.apps))
+	apps := s.apps
+	if !picked { // a cut-over app is skipped, saying so; one named with --app is refused
+		apps = nil
+		for _, app := range s.apps {
+			if app.CutOver() {
+				infof(c.App.ErrWriter, "%s is cut over: skipped (its stores are the truth; envsync drift checks them)", app.Name)
+				continue
+			}
+			apps = append(apps, app)
+		}
+	}
+	ro := runOptions(c, &eng.Open, "planned", len(apps))
 	defer reportRateLimit(c, eng.Open.RateLimit)
-	plans, err := eng.PlanAll(c.Context, cfg, s.apps, ro)
+	plans, err := eng.PlanAll(c.Context, cfg, apps, ro)
 	if err != nil {
 		return err
 	}
@@ -88,19 +108,32 @@ func runPlan(c *cli.Context, apply bool) error {
 		}
 		return nil
 	}
+	held := 0
+	for _, p := range plans {
+		held += len(p.Held)
+	}
 	if !changes {
+		if held > 0 {
+			warnf(c.App.ErrWriter, "nothing written: %d flag change(s) made with envsync flags are held (see above)", held)
+			hintf(c.App.ErrWriter, "make the same change at the source (envsync flags set writes both), or overwrite them with --overwrite-flags")
+			return nil
+		}
 		infof(c.App.ErrWriter, "nothing to do: every store already matches")
 		return nil
 	}
 	if err := confirm(c.App.Reader, c.App.ErrWriter, yes, "apply", "Apply these changes?", "review the plan (envsync plan), then run envsync import --yes"); err != nil {
 		return err
 	}
-	meta := map[string]string{"envsync-by": actor(), "envsync-reason": "envsync import", "envsync-version": envsync.Version}
+	meta := envsync.ImportMeta(actor())
 	n, err := eng.ApplyAll(c.Context, plans, meta, runOptions(c, &eng.Open, "applied", len(plans)))
 	if err != nil {
 		return err
 	}
 	infof(c.App.ErrWriter, "applied %d change(s) to %d app(s)", n, len(plans))
+	if held > 0 {
+		warnf(c.App.ErrWriter, "%d flag change(s) made with envsync flags are held, not reverted (see above)", held)
+		hintf(c.App.ErrWriter, "make the same change at the source (envsync flags set writes both), or overwrite them with --overwrite-flags")
+	}
 	return nil
 }
 
@@ -114,23 +147,51 @@ type planAppJSON struct {
 	App      string                `json:"app"`
 	Changes  []changeJSON          `json:"changes"`
 	Extra    []changeJSON          `json:"extra"`
+	Held     []changeJSON          `json:"held"`
 	Counts   countsJSON            `json:"counts"`
 	Unrouted map[envsync.Class]int `json:"unrouted,omitempty"`
 }
 
 type changeJSON struct {
-	Store     string `json:"store"`
-	Class     string `json:"class"`
-	Key       string `json:"key"`
-	Action    string `json:"action"`
-	Old       string `json:"old,omitempty"`
-	New       string `json:"new,omitempty"`
-	Sensitive bool   `json:"sensitive,omitempty"`
-	Addon     string `json:"addon,omitempty"`
+	Store     string    `json:"store"`
+	Class     string    `json:"class"`
+	Key       string    `json:"key"`
+	Action    string    `json:"action"`
+	Old       string    `json:"old,omitempty"`
+	New       string    `json:"new,omitempty"`
+	Sensitive bool      `json:"sensitive,omitempty"`
+	Addon     string    `json:"addon,omitempty"`
+	ChangedBy *provJSON `json:"changed_by,omitempty"`
+	HeldWhy   string    `json:"held_why,omitempty"`
+}
+
+// provJSON is who last changed a key in the store (never a value).
+type provJSON struct {
+	Writer  string     `json:"writer"`
+	Command string     `json:"command,omitempty"`
+	By      string     `json:"by,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+	When    *time.Time `json:"when,omitempty"`
+	Version string     `json:"version,omitempty"`
+}
+
+func toProvJSON(p *envsync.Provenance) *provJSON {
+	if p == nil {
+		return nil
+	}
+	j := &provJSON{Writer: string(p.Writer), Command: p.Command, By: p.By, Reason: p.Reason, Version: p.Version}
+	if j.Writer == "" {
+		j.Writer = "unknown"
+	}
+	if !p.When.IsZero() {
+		t := p.When.UTC()
+		j.When = &t
+	}
+	return j
 }
 
 func toChangeJSON(ch envsync.Change) changeJSON {
-	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon}
+	j := changeJSON{Store: ch.Store, Class: string(ch.Class), Key: ch.Key, Action: string(ch.Action), Sensitive: ch.Sensitive, Addon: ch.Addon, ChangedBy: toProvJSON(ch.Prov), HeldWhy: ch.HeldWhy}
 	if ch.Old != "" {
 		j.Old = ch.Mask(ch.Old)
 	}
@@ -154,7 +215,7 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 		doc := planJSON{Apps: []planAppJSON{}}
 		for _, p := range plans {
 			doc.Changes = doc.Changes || p.HasChanges()
-			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Counts: toCounts(p.CountByClass())}
+			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Held: changeList(p.Held), Counts: toCounts(p.CountByClass())}
 			if len(p.Unrouted) > 0 {
 				a.Unrouted = p.Unrouted
 			}
@@ -163,7 +224,7 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 		return writeJSON(w, doc)
 	case formatMarkdown:
 		for _, p := range plans {
-			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra)
+			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra, p.Held)
 		}
 	default:
 		for _, p := range plans {
@@ -176,8 +237,36 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 var actionMark = map[envsync.Action]string{envsync.Add: "+", envsync.Update: "~", envsync.Delete: "-", envsync.Extra: "?"}
 
 // changeLine is the one rendering of a change in text: values only through
-// the display rule (Change.Show), keys escaped.
+// the display rule (Change.Show), keys escaped; who last changed the key in
+// the store, when known.
 func changeLine(ch envsync.Change) string {
+	if ch.Prov != nil && ch.Prov.Writer != envsync.WriterUnknown {
+		return changeText(ch) + " [" + envsync.Escape(ch.Prov.String()) + "]"
+	}
+	return changeText(ch)
+}
+
+// heldLine renders a held change: what the store keeps, what the source
+// has, who changed it and how to overwrite it.
+func heldLine(ch envsync.Change, truth string) string {
+	key, truth := envsync.ShowKey(ch.Key), envsync.Escape(truth)
+	var s string
+	switch ch.Action {
+	case envsync.Add:
+		s = fmt.Sprintf("= %s: held unset (%s has %s)", key, truth, clip(ch.Show(ch.New)))
+	case envsync.Delete:
+		s = fmt.Sprintf("= %s: held at %s (%s does not have it)", key, clip(ch.Show(ch.Old)), truth)
+	default:
+		s = fmt.Sprintf("= %s: held at %s (%s has %s)", key, clip(ch.Show(ch.Old)), truth, clip(ch.Show(ch.New)))
+	}
+	s += ": " + envsync.Escape(ch.Prov.String())
+	if ch.HeldWhy != "" {
+		s += "; " + envsync.Escape(ch.HeldWhy)
+	}
+	return s
+}
+
+func changeText(ch envsync.Change) string {
 	key := envsync.ShowKey(ch.Key)
 	switch ch.Action {
 	case envsync.Add:
@@ -224,8 +313,14 @@ func writePlanText(w io.Writer, p *envsync.AppPlan) {
 	if len(p.Extra) > 0 {
 		fmt.Fprintf(w, " (%d only in a store, left alone; --prune deletes them)", len(p.Extra))
 	}
+	if len(p.Held) > 0 {
+		fmt.Fprintf(w, " (%d changed with envsync flags, held; --overwrite-flags writes the source's values)", len(p.Held))
+	}
 	fmt.Fprintln(w)
 	writeChangesByStore(w, append(append([]envsync.Change{}, p.Changes...), p.Extra...))
+	for _, ch := range p.Held {
+		fmt.Fprintf(w, "  %s\n    %s\n", envsync.Escape(ch.Store), heldLine(ch, "the source"))
+	}
 	for _, class := range envsync.RoutedClasses {
 		if n := p.Unrouted[class]; n > 0 {
 			fmt.Fprintf(w, "  note: %d %s variable(s) have no route in the config and are not written\n", n, class)
@@ -250,20 +345,34 @@ func writeChangesByStore(w io.Writer, chs []envsync.Change) {
 	}
 }
 
-func writePlanMarkdown(w io.Writer, app string, changes, extra []envsync.Change) {
+func writePlanMarkdown(w io.Writer, app string, changes, extra, held []envsync.Change) {
 	add, upd, del := countActions(changes)
 	fmt.Fprintf(w, "### %s: %d to add, %d to update, %d to delete\n\n", mdEscape(app), add, upd, del)
 	all := append(append([]envsync.Change{}, changes...), extra...)
-	if len(all) == 0 {
+	if len(all)+len(held) == 0 {
 		fmt.Fprint(w, "No changes.\n\n")
 		return
 	}
 	fmt.Fprint(w, "| Store | Class | Key | Action | Old | New |\n|---|---|---|---|---|---|\n")
-	for _, ch := range all {
-		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action,
+	for i, ch := range append(all, held...) {
+		action := string(ch.Action)
+		if i >= len(all) {
+			action = "held"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), action,
 			mdCell(ch, ch.Old), mdCell(ch, ch.New))
 	}
 	fmt.Fprintln(w)
+	writeProvMarkdown(w, append(all, held...))
+}
+
+// writeProvMarkdown says, under a table, who last changed each key in the store.
+func writeProvMarkdown(w io.Writer, chs []envsync.Change) {
+	for _, ch := range chs {
+		if ch.Prov != nil && ch.Prov.Writer != envsync.WriterUnknown {
+			fmt.Fprintf(w, "> `%s`: %s\n\n", mdEscape(envsync.ShowKey(ch.Key)), mdEscape(envsync.Escape(ch.Prov.String())))
+		}
+	}
 }
 
 func mdCell(ch envsync.Change, v string) string {

@@ -175,6 +175,41 @@ func (s *Store) Read(ctx context.Context) (*envsync.Snapshot, error) {
 	return snap, nil
 }
 
+// ReleaseDepth is how many of the newest releases LastChanged reads: one call.
+const ReleaseDepth = 200
+
+// LastChanged reads the app's newest releases (one call) and returns, for
+// each key, when the newest config release that names it was created
+// ("Set A, B config vars", "Remove A config vars"). A rollback or an
+// add-on change names no key, so it never counts: envsync then cannot tell
+// that the source is newer, and holds the flag change.
+func (s *Store) LastChanged(ctx context.Context, keys []string) (map[string]time.Time, error) {
+	svc, err := s.service()
+	if err != nil {
+		return nil, err
+	}
+	rels, err := svc.ReleaseList(ctx, s.app, &heroku.ListRange{Field: "version", Max: ReleaseDepth, Descending: true})
+	if err != nil {
+		return nil, s.wrap("listing releases of", err)
+	}
+	slices.SortFunc(rels, func(a, b heroku.Release) int { return b.Version - a.Version })
+	out := map[string]time.Time{}
+	for _, r := range rels {
+		if !strings.Contains(strings.ToLower(r.Description), "config var") {
+			continue
+		}
+		words := strings.FieldsFunc(r.Description, func(c rune) bool {
+			return !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
+		})
+		for _, k := range keys {
+			if _, found := out[k]; !found && slices.Contains(words, k) {
+				out[k] = r.CreatedAt
+			}
+		}
+	}
+	return out, nil
+}
+
 // Write sends one PATCH with the changed values and null for removed keys.
 // Heroku has no ETag on config vars: the last writer wins.
 func (s *Store) Write(ctx context.Context, req *envsync.WriteRequest) error {

@@ -4,9 +4,12 @@
 // header, GET and PATCH /apps/{app}/config-vars (PATCH sets values, JSON
 // null deletes, the response is the full new object), GET
 // /apps/{app}/addons with each add-on's config_vars, Heroku's JSON error
-// bodies ({"id": "not_found", "message": …}), and injected 429/5xx failures
-// with Retry-After, and the app, team and pipeline listings (listing.go).
-// Tests run the real heroku-go client against it.
+// bodies ({"id": "not_found", "message": …}), injected 429/5xx failures
+// with Retry-After, the app, team and pipeline listings (listing.go), and
+// GET /apps/{app}/releases: every config change makes a release described
+// like Heroku's ("Set A, B config vars", "Remove C config vars"), listed by
+// version with the Range header's max and order=desc. Tests run the real
+// heroku-go client against it.
 package herokutest
 
 import (
@@ -15,6 +18,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,10 +55,39 @@ type bucket struct {
 }
 
 type app struct {
-	id     string
-	team   string
-	config map[string]string
-	addons []addon
+	id       string
+	team     string
+	config   map[string]string
+	addons   []addon
+	releases []release
+}
+
+// release is one entry of an app's release log.
+type release struct {
+	Version     int       `json:"version"`
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// release records a config change of keys set and removed.
+func (a *app) release(set, removed []string) {
+	slices.Sort(set)
+	slices.Sort(removed)
+	var parts []string
+	if len(set) > 0 {
+		parts = append(parts, "Set "+strings.Join(set, ", "))
+	}
+	if len(removed) > 0 {
+		verb := "Remove "
+		if len(parts) > 0 {
+			verb = "remove "
+		}
+		parts = append(parts, verb+strings.Join(removed, ", "))
+	}
+	if len(parts) == 0 {
+		return
+	}
+	a.releases = append(a.releases, release{Version: len(a.releases) + 1, Description: strings.Join(parts, " and ") + " config vars", CreatedAt: time.Now().UTC()})
 }
 
 type addon struct {
@@ -86,11 +119,14 @@ func (s *Server) app(name string) *app {
 	return a
 }
 
-// SetConfig sets (merges) an app's config vars, creating the app.
+// SetConfig sets (merges) an app's config vars, creating the app; like a
+// change on the dashboard, it makes a release.
 func (s *Server) SetConfig(name string, vars map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	maps.Copy(s.app(name).config, vars)
+	a := s.app(name)
+	maps.Copy(a.config, vars)
+	a.release(slices.Collect(maps.Keys(vars)), nil)
 }
 
 // AddAddon attaches an add-on that owns vars (and sets them).
@@ -258,14 +294,32 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
 		if err := json.NewDecoder(r.Body).Decode(&patch); err != nil {
 			return writeErr(w, http.StatusBadRequest, "bad_request", "Invalid JSON.")
 		}
+		var set, removed []string
 		for k, v := range patch {
 			if v == nil {
 				delete(a.config, k)
+				removed = append(removed, k)
 			} else {
 				a.config[k] = *v
+				set = append(set, k)
 			}
 		}
+		a.release(set, removed)
 		return writeJSON(w, a.config)
+	case parts[2] == "releases" && r.Method == http.MethodGet:
+		rng := r.Header.Get("Range") // e.g. "version ..; max=200, order=desc"
+		out := slices.Clone(a.releases)
+		if strings.Contains(rng, "order=desc") {
+			slices.Reverse(out)
+		}
+		max := 200
+		if i := strings.Index(rng, "max="); i >= 0 {
+			fmt.Sscanf(rng[i+4:], "%d", &max)
+		}
+		if len(out) > max {
+			out = out[:max]
+		}
+		return writeJSON(w, out)
 	case parts[2] == "addons" && r.Method == http.MethodGet:
 		out := []map[string]any{}
 		for _, ad := range a.addons {
