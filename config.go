@@ -297,12 +297,7 @@ func (p *configParser) errf(line int, format string, args ...any) error {
 }
 
 func (p *configParser) yamlErr(err error) error {
-	// yaml.v3 errors read "yaml: line N: msg".
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var line int
-	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
-		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-	}
+	line, msg := YAMLErrorLine(err)
 	return p.errf(line, "not valid YAML: %s", msg)
 }
 

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 )
 
 // Version is the envsync release, stamped into S3 object metadata.
@@ -118,6 +120,21 @@ func (e *PosError) Error() string {
 }
 
 func (e *PosError) Unwrap() error { return e.Err }
+
+// YAMLErrorLine splits an error of gopkg.in/yaml.v3 ("yaml: line N: msg", or
+// "yaml: unmarshal errors:\n  line N: msg") into the line it names (0 when
+// none) and the message without the prefixes, for a PosError.
+func YAMLErrorLine(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return line, m[2]
+	}
+	return 0, msg
+}
+
+var yamlLine = regexp.MustCompile(`^line (\d+): (.*)`)
 
 // HintError carries advice for the person running the command; the CLI prints
 // it as "envsync: hint: …" after the error.

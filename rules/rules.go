@@ -205,8 +205,6 @@ func Load(path string) (*File, error) {
 
 var unknownField = regexp.MustCompile(`field (\S+) not found in type rules\.(\w+)`)
 
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
-
 // Parse parses a rule file's content. Errors are *envsync.PosError naming
 // path and line.
 func Parse(path string, data []byte) (f *File, err error) {
@@ -273,13 +271,7 @@ func errEOF(err error) error {
 }
 
 func yamlErr(path string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		fmt.Sscan(m[1], &line)
-		msg = m[2]
-	}
+	line, msg := envsync.YAMLErrorLine(err)
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		if m[2] == "ruleYAML" {
 			msg = fmt.Sprintf("unknown field %q in a rule (want name, match, words, word_ends, first, last, value, not_words, not_value, class, reason, confidence)", m[1])

@@ -94,9 +94,6 @@ func (s *Store) Claim() envsync.Claim {
 	return envsync.Claim{Space: "s3", Name: s.bucket + "/" + s.key}
 }
 
-// URL is the store's address.
-func (s *Store) URL() string { return s.url }
-
 // Read gets the object and parses it with the ECS agent's rules.
 func (s *Store) Read(ctx context.Context) (*envsync.Snapshot, error) {
 	return s.read(ctx, "")
