@@ -252,7 +252,7 @@ func showValue(k envsync.KeyCheck, v string) string {
 	if v == "" {
 		return ""
 	}
-	return "`" + mdEscape(clip(envsync.Show(k.Key, v, k.Sensitive))) + "`"
+	return "`" + mdEscape(envsync.Show(k.Key, v, k.Sensitive)) + "`"
 }
 
 func writeStepSummary(files []string, keys []envsync.KeyCheck, findings []envsync.Finding, notes []string) error {

@@ -114,8 +114,23 @@ type planAppJSON struct {
 	App      string                `json:"app"`
 	Changes  []changeJSON          `json:"changes"`
 	Extra    []changeJSON          `json:"extra"`
-	Counts   countsJSON            `json:"counts"`
+	Counts   actionCountsJSON      `json:"counts"`
+	Classes  countsJSON            `json:"classes"`
 	Unrouted map[envsync.Class]int `json:"unrouted,omitempty"`
+}
+
+// actionCountsJSON counts a plan's changes by action; classes counts the
+// source's variables by class.
+type actionCountsJSON struct {
+	Add    int `json:"add"`
+	Update int `json:"update"`
+	Delete int `json:"delete"`
+	Extra  int `json:"extra"`
+}
+
+func toActionCounts(p *envsync.AppPlan) actionCountsJSON {
+	add, upd, del := countActions(p.Changes)
+	return actionCountsJSON{Add: add, Update: upd, Delete: del, Extra: len(p.Extra)}
 }
 
 type changeJSON struct {
@@ -154,7 +169,7 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 		doc := planJSON{Apps: []planAppJSON{}}
 		for _, p := range plans {
 			doc.Changes = doc.Changes || p.HasChanges()
-			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Counts: toCounts(p.CountByClass())}
+			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Counts: toActionCounts(p), Classes: toCounts(p.CountByClass())}
 			if len(p.Unrouted) > 0 {
 				a.Unrouted = p.Unrouted
 			}
@@ -176,25 +191,38 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 var actionMark = map[envsync.Action]string{envsync.Add: "+", envsync.Update: "~", envsync.Delete: "-", envsync.Extra: "?"}
 
 // changeLine is the one rendering of a change in text: values only through
-// the display rule (Change.Show), keys escaped.
+// the display rule (Show for one value, ShowPair for both sides of a change,
+// which never cuts away the part that changed), keys escaped.
 func changeLine(ch envsync.Change) string {
 	key := envsync.ShowKey(ch.Key)
+	old, new := envsync.ShowPair(ch.Key, ch.Old, ch.New, ch.Sensitive)
+	var s string
 	switch ch.Action {
 	case envsync.Add:
-		return fmt.Sprintf("%s %s = %s", actionMark[ch.Action], key, clip(ch.Show(ch.New)))
+		s = fmt.Sprintf("%s %s = %s", actionMark[ch.Action], key, new)
 	case envsync.Update:
-		return fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
+		s = fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], key, old, new)
 	case envsync.Delete:
-		return fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], key, clip(ch.Show(ch.Old)))
+		s = fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], key, old)
 	case envsync.NotLoaded:
 		return fmt.Sprintf("! not-loaded: the container does not load %s (add it to environmentFiles)", key)
 	case envsync.MissingSecret:
 		return fmt.Sprintf("! missing-secret: %s points at a key the secret does not have", key)
 	case envsync.EnvDiffers:
-		return fmt.Sprintf("! env-differs: %s is %s in the task definition, %s in tfvars (the environment beats env files)", key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
+		return fmt.Sprintf("! env-differs: %s is %s in the task definition, %s in tfvars (the environment beats env files)", key, old, new)
 	default:
-		return fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], key, clip(ch.Show(ch.Old)))
+		s = fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], key, old)
 	}
+	return s + addonMark(ch.Addon)
+}
+
+// addonMark says that a Heroku add-on owns the variable: on AWS another
+// resource provides it.
+func addonMark(addon string) string {
+	if addon == "" {
+		return ""
+	}
+	return " [add-on " + envsync.Escape(addon) + "]"
 }
 
 // writeChanges prints one change per line (flags set, unset and apply).
@@ -258,17 +286,28 @@ func writePlanMarkdown(w io.Writer, app string, changes, extra []envsync.Change)
 		fmt.Fprint(w, "No changes.\n\n")
 		return
 	}
-	fmt.Fprint(w, "| Store | Class | Key | Action | Old | New |\n|---|---|---|---|---|---|\n")
+	fmt.Fprint(w, "| Store | Class | Key | Action | Old | New | Add-on |\n|---|---|---|---|---|---|---|\n")
 	for _, ch := range all {
-		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action,
-			mdCell(ch, ch.Old), mdCell(ch, ch.New))
+		old, new := mdCells(ch)
+		addon := ""
+		if ch.Addon != "" {
+			addon = "`" + mdEscape(envsync.Escape(ch.Addon)) + "`"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action,
+			old, new, addon)
 	}
 	fmt.Fprintln(w)
 }
 
-func mdCell(ch envsync.Change, v string) string {
-	if v == "" {
-		return ""
+// mdCells are the two sides of a change as table cells, by the display rule
+// (ShowPair); a cell is empty when its value is absent.
+func mdCells(ch envsync.Change) (old, new string) {
+	o, n := envsync.ShowPair(ch.Key, ch.Old, ch.New, ch.Sensitive)
+	if ch.Old != "" {
+		old = "`" + mdEscape(o) + "`"
 	}
-	return "`" + mdEscape(clip(ch.Show(v))) + "`"
+	if ch.New != "" {
+		new = "`" + mdEscape(n) + "`"
+	}
+	return old, new
 }
