@@ -75,11 +75,9 @@ func runPlan(c *cli.Context, apply bool) error {
 		changes = changes || p.HasChanges()
 	}
 
-	out := c.App.Writer
-	if apply && format == formatText {
-		out = c.App.ErrWriter // the plan is commentary; keep stdout for data
-	}
-	if err := writePlan(out, format, plans); err != nil {
+	// The plan is data, on stdout for import as for plan; the prompt and
+	// what happened go to stderr.
+	if err := writePlan(c.App.Writer, format, plans); err != nil {
 		return err
 	}
 	if !apply {
