@@ -63,22 +63,31 @@ func runPlan(c *cli.Context, apply bool) error {
 
 	ro := runOptions(c, &eng.Open, "planned", len(s.apps))
 	defer reportRateLimit(c, eng.Open.RateLimit)
-	plans, err := eng.PlanAll(c.Context, cfg, s.apps, ro)
-	if err != nil {
-		return err
-	}
-	changes := false
+	// One app that cannot be planned blocks only itself: the others' plans
+	// are printed, then its error (the hint says where to fix it), exit 1.
+	plans, planErr := eng.PlanAll(c.Context, cfg, s.apps, ro)
+	changes, planned := false, 0
 	for _, p := range plans {
-		if err := p.Validate(); err != nil {
-			return err // the hint says where to fix it: the source, or the store
+		if p != nil {
+			planned++
+			changes = changes || p.HasChanges()
 		}
-		changes = changes || p.HasChanges()
+	}
+	if planned == 0 && planErr != nil {
+		return planErr // nothing to show
 	}
 
 	// The plan is data, on stdout for import as for plan; the prompt and
 	// what happened go to stderr.
-	if err := writePlan(c.App.Writer, format, plans); err != nil {
+	if err := writePlan(c.App.Writer, format, s.apps, plans, planErr); err != nil {
 		return err
+	}
+	if planErr != nil {
+		printError(c.App.ErrWriter, planErr)
+		if apply {
+			hintf(c.App.ErrWriter, "nothing was written: an import applies only when every app plans; fix the app(s) above, or import the others with --app")
+		}
+		return exitCode(exitError)
 	}
 	if !apply {
 		if changes && c.Bool("detailed-exitcode") {
@@ -115,6 +124,8 @@ type planAppJSON struct {
 	Counts   actionCountsJSON      `json:"counts"`
 	Classes  countsJSON            `json:"classes"`
 	Unrouted map[envsync.Class]int `json:"unrouted,omitempty"`
+	// Error says why the app could not be planned (then it has no changes).
+	Error string `json:"error,omitempty"`
 }
 
 // actionCountsJSON counts a plan's changes by action; classes counts the
@@ -161,11 +172,18 @@ func changeList(chs []envsync.Change) []changeJSON {
 	return out
 }
 
-func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
+// writePlan prints the plans; an app whose plan is nil failed, and says so
+// in its place (its error is printed on stderr).
+func writePlan(w io.Writer, format string, apps []*envsync.App, plans []*envsync.AppPlan, planErr error) error {
+	failed := appErrors(plans, planErr)
 	switch format {
 	case formatJSON:
 		doc := planJSON{Apps: []planAppJSON{}}
-		for _, p := range plans {
+		for i, p := range plans {
+			if p == nil {
+				doc.Apps = append(doc.Apps, planAppJSON{App: apps[i].Name, Changes: []changeJSON{}, Extra: []changeJSON{}, Error: errorText(failed[i])})
+				continue
+			}
 			doc.Changes = doc.Changes || p.HasChanges()
 			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Counts: toActionCounts(p), Classes: toCounts(p.CountByClass())}
 			if len(p.Unrouted) > 0 {
@@ -175,15 +193,48 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 		}
 		return writeJSON(w, doc)
 	case formatMarkdown:
-		for _, p := range plans {
+		for i, p := range plans {
+			if p == nil {
+				fmt.Fprintf(w, "### %s: error\n\n%s\n\n", mdEscape(envsync.Escape(apps[i].Name)), mdEscape(envsync.Escape(errorText(failed[i]))))
+				continue
+			}
 			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra)
 		}
 	default:
-		for _, p := range plans {
+		for i, p := range plans {
+			if p == nil {
+				fmt.Fprintf(w, "%s: not planned: error below\n", envsync.Escape(apps[i].Name))
+				continue
+			}
 			writePlanText(w, p)
 		}
 	}
 	return nil
+}
+
+// appErrors maps each nil plan to its app's error: PlanAll joins the errors
+// in the apps' order.
+func appErrors(plans []*envsync.AppPlan, err error) map[int]error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else if err != nil {
+		errs = []error{err}
+	}
+	m := map[int]error{}
+	for i, p := range plans {
+		if p == nil && len(errs) > 0 {
+			m[i], errs = errs[0], errs[1:]
+		}
+	}
+	return m
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return "not planned"
+	}
+	return err.Error()
 }
 
 var actionMark = map[envsync.Action]string{envsync.Add: "+", envsync.Update: "~", envsync.Delete: "-", envsync.Extra: "?"}
