@@ -101,7 +101,7 @@ func LintEnvFile(name string, data []byte) []Finding {
 		switch {
 		case value == "":
 			add(n, LintEmpty, SevError, key, "%s has an empty value: ECS drops the line, so the variable is unset; remove it or give it a value", key)
-		case len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0]:
+		case QuotedValue(value):
 			add(n, LintQuoted, SevError, key, "%s has a quoted value: ECS keeps the quotes as part of the value; remove them", key)
 		}
 		if prev, dup := seen[key]; dup {
@@ -194,4 +194,10 @@ func loadedLines(data []byte) (map[string]string, map[string]int) {
 		}
 	}
 	return vars, line
+}
+
+// QuotedValue reports whether value is wrapped in matching quotes ("on",
+// 'on'), which ECS keeps as part of the value.
+func QuotedValue(value string) bool {
+	return len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0]
 }

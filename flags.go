@@ -46,6 +46,10 @@ func (f *Flags) Check(key, value string) error {
 	if r := CheckEnvValue(value); r != "" && value != "" {
 		return fmt.Errorf("%s: %s", key, r)
 	}
+	if QuotedValue(value) {
+		return WithHint(fmt.Errorf("%s: the value is quoted: ECS keeps the quotes as part of the value", key),
+			"give the value without quotes, e.g. envsync flags set '"+key+"=on' (the shell removes its own quotes)")
+	}
 	d := f.Classifier.Classify(Var{Name: key, Value: value})
 	if d.Class != Feature {
 		err := fmt.Errorf("%s is %s, not a feature flag (%s [%s]); only feature flags can be changed here", key, d.Class, d.Reason, d.Rule)
@@ -318,12 +322,21 @@ func ReadReviewed(name string, data []byte) (map[string]string, []Finding, error
 	return vars, nil, err
 }
 
+// CheckEditSource says, before any write, whether EditSource can change the
+// app's source: it must be a Heroku app.
+func CheckEditSource(app *App) error {
+	if !strings.HasPrefix(app.Source, "heroku://") {
+		return WithHint(fmt.Errorf("--heroku: the source %s is not a Heroku app; nothing written", app.Source), "set source: heroku://APP in the config, or leave out --heroku")
+	}
+	return nil
+}
+
 // EditSource makes the same flag change on the app's Heroku source (flags
 // set --heroku, while Heroku still serves traffic). It reports whether it
 // wrote anything.
 func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]string, unset []string, opts OpenOptions) (bool, error) {
-	if !strings.HasPrefix(app.Source, "heroku://") {
-		return false, WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", app.Name), "set source: heroku://APP in the config")
+	if err := CheckEditSource(app); err != nil {
+		return false, err
 	}
 	opts.BaseDir = cfg.Dir
 	st, err := Open(ctx, app.Source, opts)

@@ -43,22 +43,13 @@ func TestNearest(t *testing.T) {
 // the ones listed here, each with its reason.
 func TestFlagsHaveEnvVars(t *testing.T) {
 	typed := map[string]string{
-		"classify --explain":            "a way of reading the output, asked for at the terminal",
-		"flags set --heroku":            "a write to a live Heroku app is asked for each time",
-		"flags unset --heroku":          "a write to a live Heroku app is asked for each time",
-		"flags rollback --yes":          "whether ENVSYNC_YES confirms a rollback is decided with the flags.go changes",
-		"flags rollback --to":           "a version id belongs to one invocation",
-		"flags apply --from":            "a path for one invocation (ENVSYNC_FROM is classify's source)",
-		"flags history --limit":         "a way of reading the output",
-		"init --force":                  "replacing a config file is asked for each time",
-		"flags set --wait":              "pending with the flags refactor (issue 9)",
-		"flags unset --wait":            "pending with the flags refactor (issue 9)",
-		"flags rollback --wait":         "pending with the flags refactor (issue 9)",
-		"flags apply --wait":            "pending with the flags refactor (issue 9)",
-		"flags set --wait-timeout":      "pending with the flags refactor (issue 9)",
-		"flags unset --wait-timeout":    "pending with the flags refactor (issue 9)",
-		"flags rollback --wait-timeout": "pending with the flags refactor (issue 9)",
-		"flags apply --wait-timeout":    "pending with the flags refactor (issue 9)",
+		"classify --explain":    "a way of reading the output, asked for at the terminal",
+		"flags set --heroku":    "a write to a live Heroku app is asked for each time",
+		"flags unset --heroku":  "a write to a live Heroku app is asked for each time",
+		"flags rollback --to":   "a version id belongs to one invocation",
+		"flags apply --from":    "a path for one invocation (ENVSYNC_FROM is classify's source)",
+		"flags history --limit": "a way of reading the output",
+		"init --force":          "replacing a config file is asked for each time",
 	}
 	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
 	var walk func(prefix string, cmds []*cli.Command)
