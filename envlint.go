@@ -141,7 +141,7 @@ type KeyCheck struct {
 	Old, New  string
 	Class     Class
 	Sensitive bool
-	Verdict   string // "ok", "error: credential", "error: secret", "warning: static", "removed"
+	Verdict   string // "ok", "error: credential", "error: secret", "error: ENV001" (a lint error on its line), "warning: static", "removed"
 }
 
 // CheckEnvChange is the pull-request guard for one env file: it lints data
@@ -152,6 +152,12 @@ type KeyCheck struct {
 // warning (CLS001). Findings are sorted by line and never contain a value.
 func CheckEnvChange(name string, old, data []byte, cl Classifier) ([]Finding, []KeyCheck) {
 	findings := LintEnvFile(name, data)
+	lintErr := map[int]string{} // line → the first lint error's code there
+	for _, f := range findings {
+		if _, seen := lintErr[f.Line]; !seen && f.Severity == SevError {
+			lintErr[f.Line] = f.Code
+		}
+	}
 	before, _ := loadedLines(old)
 	after, line := loadedLines(data)
 	var keys []KeyCheck
@@ -176,6 +182,9 @@ func CheckEnvChange(name string, old, data []byte, cl Classifier) ([]Finding, []
 				k.Verdict = "warning: " + string(d.Class)
 				add(CheckWrongClass, SevWarning, fmt.Sprintf("%s is %s (%s): it belongs in tfvars, not in the feature env file", k.Key, d.Class, d.Reason))
 			}
+		}
+		if code, bad := lintErr[k.Line]; bad && k.Line > 0 && (k.Verdict == "ok" || strings.HasPrefix(k.Verdict, "warning")) {
+			k.Verdict = "error: " + code // the line itself is wrong for ECS
 		}
 		k.Sensitive = Sensitive(cl, k.Class, k.Key, k.Old) || Sensitive(cl, k.Class, k.Key, k.New)
 		keys = append(keys, k)
