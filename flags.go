@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -361,13 +360,6 @@ func FlagsFileApp(cfg *Config, abs string) *App {
 		}
 	}
 	return nil
-}
-
-// IsEnvFile reports whether the file at abs is one envsync check looks at:
-// *.env, .env*, or an app's flags_file.
-func IsEnvFile(cfg *Config, abs string) bool {
-	name := filepath.Base(abs)
-	return strings.HasSuffix(name, ".env") || strings.HasPrefix(name, ".env") || FlagsFileApp(cfg, abs) != nil
 }
 
 // Compare says what writing the env file data (named name) would change in
