@@ -385,12 +385,13 @@ func hasAWSCredentials() bool {
 	return err == nil
 }
 
-// showValue is a value in the step summary, by the display rule.
-func showValue(k envsync.KeyCheck, v string) string {
-	if v == "" {
+// mdValue is a value already shown by the display rule, as markdown code;
+// empty when the value is absent.
+func mdValue(raw, shown string) string {
+	if raw == "" {
 		return ""
 	}
-	return "`" + mdEscape(envsync.Show(k.Key, v, k.Sensitive)) + "`"
+	return "`" + mdEscape(shown) + "`"
 }
 
 func writeStepSummary(files int, keys []envsync.KeyCheck, findings []envsync.Finding, notes []string) error {
@@ -419,9 +420,10 @@ func checkMarkdown(files int, keys []envsync.KeyCheck, findings []envsync.Findin
 	if len(keys) > 0 {
 		fmt.Fprint(&b, "| File | Key | Class | Old → New | Verdict |\n|---|---|---|---|---|\n")
 		for _, k := range keys {
-			change := showValue(k, k.Old) + " → " + showValue(k, k.New)
+			old, new := envsync.ShowPair(k.Key, k.Old, k.New, k.Sensitive)
+			change := mdValue(k.Old, old) + " → " + mdValue(k.New, new)
 			if k.Action == envsync.Delete {
-				change = showValue(k, k.Old) + " → (removed)"
+				change = mdValue(k.Old, old) + " → (removed)"
 			}
 			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(k.File)), mdEscape(envsync.ShowKey(k.Key)), k.Class, change, k.Verdict)
 		}

@@ -352,11 +352,5 @@ func writePlanMarkdown(w io.Writer, app string, changes, extra []envsync.Change)
 // (ShowPair); a cell is empty when its value is absent.
 func mdCells(ch envsync.Change) (old, new string) {
 	o, n := envsync.ShowPair(ch.Key, ch.Old, ch.New, ch.Sensitive)
-	if ch.Old != "" {
-		old = "`" + mdEscape(o) + "`"
-	}
-	if ch.New != "" {
-		new = "`" + mdEscape(n) + "`"
-	}
-	return old, new
+	return mdValue(ch.Old, o), mdValue(ch.New, n)
 }
