@@ -61,6 +61,17 @@ func (s CheckScope) Validate() error {
 // (NotEnvFile with SkipDotenv); else a file the default include matches is
 // an ECS env file.
 func (s CheckScope) Kind(cfg *Config, rel, abs string) EnvFileKind {
+	return s.kind(cfg, rel, abs, false)
+}
+
+// Named is Kind for a file named on the command line: the same rules, except
+// that a file no rule takes (neither excluded nor a dotenv file nor matched
+// by an include) is checked as an ECS env file, because it was asked for.
+func (s CheckScope) Named(cfg *Config, rel, abs string) EnvFileKind {
+	return s.kind(cfg, rel, abs, true)
+}
+
+func (s CheckScope) kind(cfg *Config, rel, abs string, named bool) EnvFileKind {
 	if FlagsFileApp(cfg, abs) != nil {
 		return ECSEnvFile
 	}
@@ -77,7 +88,7 @@ func (s CheckScope) Kind(cfg *Config, rel, abs string) EnvFileKind {
 		}
 		return DotenvFile
 	}
-	if len(s.Include) == 0 && matchAny(DefaultCheckInclude, rel) {
+	if named || (len(s.Include) == 0 && matchAny(DefaultCheckInclude, rel)) {
 		return ECSEnvFile
 	}
 	return NotEnvFile

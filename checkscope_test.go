@@ -40,6 +40,12 @@ func TestCheckScopeKind(t *testing.T) {
 			t.Errorf("%+v.Kind(%s) = %q; want %q", tt.scope, tt.rel, got, tt.want)
 		}
 	}
+	// A file named on the command line is checked unless a rule says not to.
+	for rel, want := range map[string]envsync.EnvFileKind{"notes/flags.txt": envsync.ECSEnvFile, ".env.local": envsync.DotenvFile, "spec/fixtures/a.env": envsync.NotEnvFile} {
+		if got := (envsync.CheckScope{Exclude: []string{"**/fixtures/**"}}).Named(cfg, rel, filepath.Join(root, rel)); got != want {
+			t.Errorf("Named(%s) = %q; want %q", rel, got, want)
+		}
+	}
 	if err := (envsync.CheckScope{Include: []string{"[unclosed"}}).Validate(); err == nil || !strings.Contains(err.Error(), "[unclosed") {
 		t.Errorf("Validate of a bad glob = %v", err)
 	}
@@ -62,4 +68,17 @@ func TestCheckDotenvChange(t *testing.T) {
 	if fs := envsync.CheckDotenvChange(".env.test", []byte("GITHUB_TOKEN="+token+"\n"), []byte("GITHUB_TOKEN="+token+"\nA=1\n"), cl); len(fs) != 0 {
 		t.Errorf("an unchanged value is reported again: %+v", fs)
 	}
+}
+
+func FuzzCheckDotenvChange(f *testing.F) {
+	cl := classify.New(nil)
+	f.Add([]byte("A=1\n"), []byte("A=\"2\"\nexport B=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"))
+	f.Add([]byte(""), []byte("BROKEN LINE \"x\n"))
+	f.Fuzz(func(t *testing.T, old, data []byte) {
+		for _, fd := range envsync.CheckDotenvChange(".env", old, data, cl) {
+			if fd.Line < 1 || fd.Code == "" || fd.Message == "" {
+				t.Fatalf("finding %+v", fd)
+			}
+		}
+	})
 }

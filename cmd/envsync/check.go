@@ -117,14 +117,11 @@ func checkRun(c *cli.Context) error {
 		}
 	} else {
 		for _, f := range files {
-			kind := fileKind(root, f, s.cfg, scope)
-			if kind == envsync.NotEnvFile {
-				kind = envsync.ECSEnvFile // named on the command line: checked as an ECS env file
-				if abs, _ := filepath.Abs(f); envsync.IsDotenvName(filepath.Base(abs)) && !scope.SkipDotenv {
-					kind = envsync.DotenvFile
-				}
+			if kind := fileKind(root, f, s.cfg, scope); kind != envsync.NotEnvFile {
+				checked = append(checked, checkedFile{Path: f, Kind: kind})
+			} else {
+				infof(errw, "skipped %s: excluded, or a developer dotenv file with --dotenv skip", f)
 			}
-			checked = append(checked, checkedFile{Path: f, Kind: kind})
 		}
 	}
 	if len(checked) == 0 {
@@ -185,8 +182,9 @@ func checkRun(c *cli.Context) error {
 	return nil
 }
 
-// fileKind is how check reads the file at path (relative to the current
-// folder), by the scope: its path from the repository root decides.
+// fileKind is how check reads a file named on the command line (path
+// relative to the current folder), by the scope: its path from the
+// repository root decides.
 func fileKind(root, p string, cfg *envsync.Config, scope envsync.CheckScope) envsync.EnvFileKind {
 	abs, _ := filepath.Abs(p)
 	rel := p
@@ -195,7 +193,7 @@ func fileKind(root, p string, cfg *envsync.Config, scope envsync.CheckScope) env
 			rel = r
 		}
 	}
-	return scope.Kind(cfg, rel, abs)
+	return scope.Named(cfg, rel, abs)
 }
 
 type checkJSON struct {
