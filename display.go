@@ -75,3 +75,72 @@ func Escape(s string) string {
 }
 
 func needsEscape(r rune) bool { return r != ' ' && !unicode.IsPrint(r) }
+
+// ShownWidth is how many characters of a value text and markdown show in
+// full; past it, ShowPair elides what two values have in common.
+const ShownWidth = 48
+
+// pairContext is how many equal characters ShowPair keeps on each side of
+// the part that differs.
+const pairContext = 12
+
+// ShowPair renders both sides of a change (old → new) as text and markdown
+// print them, by the display rule: sensitive values as Show renders them;
+// values short enough in full; longer values with the common beginning and
+// end elided ("…") around the part that differs, which is always shown whole
+// with a few characters on each side. So a change is never cut away: the two
+// sides shown differ exactly when the values do. A single value (an add or a
+// delete) is printed whole with Show.
+func ShowPair(key, old, new string, sensitive bool) (string, string) {
+	if sensitive || old == new {
+		return Show(key, old, sensitive), Show(key, new, sensitive)
+	}
+	a, b := units(old), units(new)
+	if max(len(a), len(b)) <= ShownWidth {
+		return Escape(old), Escape(new)
+	}
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	// Keep pairContext equal characters on each side; elide only what saves
+	// more than the ellipsis costs.
+	from := max(pre-pairContext, 0)
+	if from <= 1 {
+		from = 0
+	}
+	cut := max(suf-pairContext, 0)
+	if cut <= 1 {
+		cut = 0
+	}
+	return elide(a, from, cut), elide(b, from, cut)
+}
+
+// units splits s into characters: each rune, or each byte of invalid UTF-8
+// on its own, so that two different bytes never compare equal.
+func units(s string) []string {
+	u := make([]string, 0, len(s))
+	for i := 0; i < len(s); {
+		_, n := utf8.DecodeRuneInString(s[i:])
+		u = append(u, s[i:i+n])
+		i += n
+	}
+	return u
+}
+
+// elide escapes u without its first from and last cut characters, marking
+// each cut with "…".
+func elide(u []string, from, cut int) string {
+	s := Escape(strings.Join(u[from:len(u)-cut], ""))
+	if from > 0 {
+		s = "…" + s
+	}
+	if cut > 0 {
+		s += "…"
+	}
+	return s
+}

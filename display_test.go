@@ -97,3 +97,47 @@ func TestDiff(t *testing.T) {
 		t.Errorf("no change: got %+v", d)
 	}
 }
+
+// ShowPair never hides the part of a long value that changed.
+func TestShowPair(t *testing.T) {
+	long := "5667123456789-abcdefghijklmnopqrstuvwxyz0123456"
+	tests := []struct {
+		name, old, new, wantOld, wantNew string
+		sensitive                        bool
+	}{
+		{"short values in full", "on", "off", "on", "off", false},
+		{"a change at the end of a long value", long + ".apps.googleusercontent.com", long + ".apps.googleusercontent.org",
+			"…usercontent.com", "…usercontent.org", false},
+		{"a change in the middle", long + "X" + long, long + "Y" + long,
+			"…vwxyz0123456X566712345678…", "…vwxyz0123456Y566712345678…", false},
+		{"a change at the start", "a" + long + long, "b" + long + long, "a" + long[:12] + "…", "b" + long[:12] + "…", false},
+		{"different lengths", long + long, long + "-" + long, "…vwxyz0123456566712345678…", "…vwxyz0123456-566712345678…", false},
+		{"control characters escaped", long + "\x1b[2J", long + "\x1b[3J", "…xyz0123456\\x1b[2J", "…xyz0123456\\x1b[3J", false},
+		{"invalid bytes stay apart", long + long + "\xfe", long + long + "\xff", `…vwxyz0123456\xfe`, `…vwxyz0123456\xff`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, n := envsync.ShowPair("K", tt.old, tt.new, tt.sensitive)
+			if o != tt.wantOld || n != tt.wantNew {
+				t.Errorf("ShowPair = %q, %q; want %q, %q", o, n, tt.wantOld, tt.wantNew)
+			}
+		})
+	}
+	o, n := envsync.ShowPair("TOKEN", long+"a", long+"b", true)
+	if !strings.HasPrefix(o, "(sensitive) sha256:") || o == n || strings.Contains(o+n, "5667") {
+		t.Errorf("sensitive ShowPair = %q, %q", o, n)
+	}
+}
+
+func FuzzShowPair(f *testing.F) {
+	f.Add("5667-abcdefghijklmnopqrstuvwxyz0123456789.qoq.apps.com", "5667-abcdefghijklmnopqrstuvwxyz0123456789.qoq.apps.org")
+	f.Fuzz(func(t *testing.T, old, new string) {
+		if strings.Contains(old+new, `\`) {
+			return // Escape writes a byte 0xff and the text \xff alike
+		}
+		o, n := envsync.ShowPair("K", old, new, false)
+		if (o == n) != (old == new) {
+			t.Fatalf("ShowPair(%q, %q) = %q, %q: a change must stay visible", old, new, o, n)
+		}
+	})
+}

@@ -101,7 +101,7 @@ func LintEnvFile(name string, data []byte) []Finding {
 		switch {
 		case value == "":
 			add(n, LintEmpty, SevError, key, "%s has an empty value: ECS drops the line, so the variable is unset; remove it or give it a value", key)
-		case len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0]:
+		case QuotedValue(value):
 			add(n, LintQuoted, SevError, key, "%s has a quoted value: ECS keeps the quotes as part of the value; remove them", key)
 		}
 		if prev, dup := seen[key]; dup {
@@ -141,7 +141,7 @@ type KeyCheck struct {
 	Old, New  string
 	Class     Class
 	Sensitive bool
-	Verdict   string // "ok", "error: credential", "error: secret", "warning: static", "removed"
+	Verdict   string // "ok", "error: credential", "error: secret", "error: ENV001" (a lint error on its line), "warning: static", "removed"
 }
 
 // CheckEnvChange is the pull-request guard for one env file: it lints data
@@ -152,6 +152,12 @@ type KeyCheck struct {
 // warning (CLS001). Findings are sorted by line and never contain a value.
 func CheckEnvChange(name string, old, data []byte, cl Classifier) ([]Finding, []KeyCheck) {
 	findings := LintEnvFile(name, data)
+	lintErr := map[int]string{} // line → the first lint error's code there
+	for _, f := range findings {
+		if _, seen := lintErr[f.Line]; !seen && f.Severity == SevError {
+			lintErr[f.Line] = f.Code
+		}
+	}
 	before, _ := loadedLines(old)
 	after, line := loadedLines(data)
 	var keys []KeyCheck
@@ -177,6 +183,9 @@ func CheckEnvChange(name string, old, data []byte, cl Classifier) ([]Finding, []
 				add(CheckWrongClass, SevWarning, fmt.Sprintf("%s is %s (%s): it belongs in tfvars, not in the feature env file", k.Key, d.Class, d.Reason))
 			}
 		}
+		if code, bad := lintErr[k.Line]; bad && k.Line > 0 && (k.Verdict == "ok" || strings.HasPrefix(k.Verdict, "warning")) {
+			k.Verdict = "error: " + code // the line itself is wrong for ECS
+		}
 		k.Sensitive = Sensitive(cl, k.Class, k.Key, k.Old) || Sensitive(cl, k.Class, k.Key, k.New)
 		keys = append(keys, k)
 	}
@@ -194,4 +203,10 @@ func loadedLines(data []byte) (map[string]string, map[string]int) {
 		}
 	}
 	return vars, line
+}
+
+// QuotedValue reports whether value is wrapped in matching quotes ("on",
+// 'on'), which ECS keeps as part of the value.
+func QuotedValue(value string) bool {
+	return len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0]
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +45,10 @@ func (f *Flags) Check(key, value string) error {
 	}
 	if r := CheckEnvValue(value); r != "" && value != "" {
 		return fmt.Errorf("%s: %s", key, r)
+	}
+	if QuotedValue(value) {
+		return WithHint(fmt.Errorf("%s: the value is quoted: ECS keeps the quotes as part of the value", key),
+			"give the value without quotes, e.g. envsync flags set '"+key+"=on' (the shell removes its own quotes)")
 	}
 	d := f.Classifier.Classify(Var{Name: key, Value: value})
 	if d.Class != Feature {
@@ -325,14 +328,14 @@ func WritesSource(app *App) bool {
 	return !app.CutOver() && strings.HasPrefix(app.Source, "heroku://")
 }
 
-// CanEditSource says why a flag change cannot be made on the app's source
-// too, or nil when it can.
+// CanEditSource says, before any write, why a flag change cannot be made on
+// the app's source too, or nil when it can.
 func CanEditSource(app *App) error {
 	if app.CutOver() {
 		return WithHint(fmt.Errorf("app %q %w: its source is not written any more", app.Name, ErrCutOver), "drop --heroku: the S3 env file is the truth now")
 	}
 	if !strings.HasPrefix(app.Source, "heroku://") {
-		return WithHint(fmt.Errorf("--heroku: app %q's source is not a Heroku app", app.Name), "set source: heroku://APP in the config")
+		return WithHint(fmt.Errorf("--heroku: the source %s is not a Heroku app; nothing written", app.Source), "set source: heroku://APP in the config, or leave out --heroku")
 	}
 	return nil
 }
@@ -367,13 +370,6 @@ func FlagsFileApp(cfg *Config, abs string) *App {
 		}
 	}
 	return nil
-}
-
-// IsEnvFile reports whether the file at abs is one envsync check looks at:
-// *.env, .env*, or an app's flags_file.
-func IsEnvFile(cfg *Config, abs string) bool {
-	name := filepath.Base(abs)
-	return strings.HasSuffix(name, ".env") || strings.HasPrefix(name, ".env") || FlagsFileApp(cfg, abs) != nil
 }
 
 // Compare says what writing the env file data (named name) would change in

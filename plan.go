@@ -422,10 +422,13 @@ func (p *AppPlan) Validate() error {
 // or, when every bad key is only in the store (kept because there is no
 // --prune), in the store itself.
 func (p *AppPlan) validateHint(t *target, err error) string {
-	const atSource = "fix these values at the source (or route the class elsewhere); nothing was written"
+	atSource := "fix these values at the source (or route the class elsewhere); nothing was written"
 	var ue *UnrepresentableError
 	if !errors.As(err, &ue) || len(ue.Problems) == 0 {
 		return atSource
+	}
+	if k := ue.Problems[0].Key; k != "(all keys)" {
+		atSource = fmt.Sprintf("fix the value(s) at the source %s, or leave the key(s) behind: overrides: {%s: ignore} in your rules file (rules: in the config); nothing was written", p.App.Source, k)
 	}
 	for _, pr := range ue.Problems {
 		if !t.kept[pr.Key] {

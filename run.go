@@ -94,21 +94,25 @@ func (c *memoClassifier) Classify(v Var) Decision {
 	return d
 }
 
-// PlanAll plans every app with the bounds of o; plans are in the apps'
-// order. Every app is planned even when one fails; the errors of all the
-// apps that failed are returned together, in the apps' order.
+// PlanAll plans and validates every app with the bounds of o; plans are in
+// the apps' order. One app's failure — a store that cannot be read, a value
+// a store cannot carry — blocks only that app: its plan is nil, the others
+// are planned. The errors of the apps that failed are returned joined, in
+// the apps' order (the k-th error belongs to the k-th nil plan).
 func (e *Engine) PlanAll(ctx context.Context, cfg *Config, apps []*App, o RunOptions) ([]*AppPlan, error) {
 	eng := e.forRun(o)
 	plans := make([]*AppPlan, len(apps))
 	errs := ForEachApp(ctx, apps, o, func(ctx context.Context, i int, app *App) error {
 		p, err := eng.Plan(ctx, cfg, app)
-		plans[i] = p
+		if err == nil {
+			err = p.Validate()
+		}
+		if err == nil {
+			plans[i] = p
+		}
 		return err
 	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return plans, nil
+	return plans, errors.Join(errs...)
 }
 
 // ApplyAll applies every plan that has changes, o.Parallel apps at once.

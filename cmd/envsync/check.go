@@ -24,9 +24,15 @@ func checkCommand() *cli.Command {
 		Usage:     "the pull-request guard for env files: lint the ECS format, refuse secrets, show what changes",
 		ArgsUsage: "[FILE…]",
 		Description: `Without files, checks the env files changed between the merge base of --base
-and HEAD: *.env, .env*, and every flags_file in the config.
+and HEAD. ECS env files — every flags_file in the config, and the files the
+--include globs match (default **/*.env) — are linted by ECS rules. Developer
+dotenv files (.env, .env.development, .env.example, .env.local, .env.test,
+…) are not read by ECS: they are linted by dotenv rules (DOT001 a file that
+does not parse, an error; DOT002 a credential-shaped value, a warning), or
+skipped with --dotenv skip. --exclude globs are never checked. Globs match
+the path from the repository root (**, *, ?, [..], {a,b}).
 
-Each file is linted against what ECS reads (codes ENV001–ENV012). Every added
+Each ECS env file is linted against what ECS reads (codes ENV001–ENV012). Every added
 or changed key is classified: a value that looks like a credential, or a key
 the classifier calls secret, is an error (it belongs in Secrets Manager); a
 static or dynamic key in a feature file is a warning. When the config maps
@@ -35,17 +41,58 @@ what would change in the deployed S3 object.
 
 On GitHub Actions (GITHUB_ACTIONS=true) findings become annotations, a report
 is appended to $GITHUB_STEP_SUMMARY, and violations and changed-keys are
-written to $GITHUB_OUTPUT. Exit 1 when there is any error. Values of secrets
-are never printed.`,
-		Flags: []cli.Flag{rulesFlag(),
+written to $GITHUB_OUTPUT. Values of secrets are never printed.
+
+Exit codes: 0 no error (warnings allowed), 1 violations (at least one error
+finding), 2 could not run (no git repository and no files, no merge base, a
+bad config or flag, a file that cannot be read).`,
+		Flags: []cli.Flag{rulesFlag(), formatFlag(),
+			&cli.StringSliceFlag{Name: "include", EnvVars: []string{"ENVSYNC_CHECK_INCLUDE"}, Usage: "globs of ECS env files, from the repository root (replaces the default **/*.env; flags_file is always included)"},
+			&cli.StringSliceFlag{Name: "exclude", EnvVars: []string{"ENVSYNC_CHECK_EXCLUDE"}, Usage: "globs of files never checked"},
+			&cli.StringFlag{Name: "dotenv", Value: "lint", EnvVars: []string{"ENVSYNC_CHECK_DOTENV"}, Usage: "developer dotenv files (.env, .env.*): lint by dotenv rules, or skip"},
 			&cli.StringFlag{Name: "base", EnvVars: []string{"ENVSYNC_BASE_REF"}, Usage: "compare with the merge base of this ref (default: origin/$GITHUB_BASE_REF, else origin/main)"},
 		},
 		Action: runCheck,
 	}
 }
 
+// exitCheckTrouble is check's exit code when it could not run, apart from
+// 1 for violations.
+const exitCheckTrouble = 2
+
 func runCheck(c *cli.Context) error {
+	err := checkRun(c)
+	var ex *exitCodeError
+	if err == nil || errors.As(err, &ex) {
+		return err
+	}
+	printError(c.App.ErrWriter, err)
+	return exitCode(exitCheckTrouble)
+}
+
+// checkedFile is one file check reads, and how.
+type checkedFile struct {
+	Path string              `json:"path"`
+	Kind envsync.EnvFileKind `json:"kind"`
+}
+
+func checkRun(c *cli.Context) error {
 	files, baseRef := c.Args().Slice(), c.String("base")
+	format, err := outputFormat(c.String("format"))
+	if err != nil {
+		return err
+	}
+	scope := envsync.CheckScope{Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude")}
+	switch c.String("dotenv") {
+	case "lint":
+	case "skip":
+		scope.SkipDotenv = true
+	default:
+		return usageError("--dotenv: want lint or skip, got %q", c.String("dotenv"))
+	}
+	if err := scope.Validate(); err != nil {
+		return err
+	}
 	s, err := newSetup(c, true)
 	if err != nil {
 		return err
@@ -53,24 +100,37 @@ func runCheck(c *cli.Context) error {
 	errw, w := c.App.ErrWriter, c.App.Writer
 	root, _ := gitOutput("", "rev-parse", "--show-toplevel")
 	root = strings.TrimSpace(root)
+	if root == "" && len(files) == 0 {
+		return envsync.WithHint(errors.New("not in a git repository, so there are no changed files to check"),
+			"run it in a clone of the repository (actions/checkout with fetch-depth: 0), or name the files: envsync check FILE…")
+	}
 	base := ""
 	if root != "" {
 		if base, err = mergeBase(baseRef); err != nil && len(files) == 0 {
 			return err
 		}
 	}
+	var checked []checkedFile
 	if len(files) == 0 {
-		if files, err = changedEnvFiles(root, base, s.cfg); err != nil {
+		if checked, err = changedEnvFiles(root, base, s.cfg, scope); err != nil {
 			return err
 		}
+	} else {
+		for _, f := range files {
+			if kind := fileKind(root, f, s.cfg, scope); kind != envsync.NotEnvFile {
+				checked = append(checked, checkedFile{Path: f, Kind: kind})
+			} else {
+				infof(errw, "skipped %s: excluded, or a developer dotenv file with --dotenv skip", f)
+			}
+		}
 	}
-	if len(files) == 0 {
+	if len(checked) == 0 {
 		infof(errw, "no env files changed")
 	}
 	var findings []envsync.Finding
 	var keys []envsync.KeyCheck
 	var notes []string
-	for _, f := range files {
+	for _, f := range checked {
 		fs, ks, note, err := checkFile(c.Context, s, root, base, f)
 		if err != nil {
 			return err
@@ -86,20 +146,30 @@ func runCheck(c *cli.Context) error {
 		}
 	}
 	gha := os.Getenv("GITHUB_ACTIONS") == "true"
-	for _, f := range findings {
-		msg := envsync.Escape(f.Message)
-		if gha {
-			fmt.Fprintf(w, "::%s file=%s,line=%d,title=%s::%s\n", f.Severity, ghaProp(f.File), f.Line, ghaProp(f.Code), ghaData(msg))
-		} else {
-			fmt.Fprintf(w, "%s:%d: %s: %s\n", envsync.Escape(f.File), f.Line, f.Code, msg)
+	switch {
+	case format == formatJSON:
+		if err := writeCheckJSON(w, checked, findings, keys, notes, errorsN); err != nil {
+			return err
+		}
+	case format == formatMarkdown:
+		fmt.Fprint(w, checkMarkdown(len(checked), keys, findings, notes))
+	case gha:
+		for _, f := range findings {
+			fmt.Fprintf(w, "::%s file=%s,line=%d,title=%s::%s\n", f.Severity, ghaProp(f.File), f.Line, ghaProp(f.Code), ghaData(envsync.Escape(f.Message)))
+		}
+	default:
+		for _, f := range findings {
+			fmt.Fprintf(w, "%s:%d: %s: %s: %s\n", envsync.Escape(f.File), f.Line, f.Severity, f.Code, envsync.Escape(f.Message))
 		}
 	}
-	for _, n := range notes {
-		infof(errw, "%s", envsync.Escape(n))
+	if format == formatText {
+		for _, n := range notes {
+			infof(errw, "%s", envsync.Escape(n))
+		}
 	}
-	infof(errw, "%d file(s), %d changed key(s), %d error(s), %d warning(s)", len(files), len(keys), errorsN, len(findings)-errorsN)
+	infof(errw, "%d file(s), %d changed key(s), %d error(s), %d warning(s)", len(checked), len(keys), errorsN, len(findings)-errorsN)
 	if gha {
-		if err := writeStepSummary(files, keys, findings, notes); err != nil {
+		if err := writeStepSummary(len(checked), keys, findings, notes); err != nil {
 			return err
 		}
 		if err := writeOutputs(keys, errorsN); err != nil {
@@ -110,6 +180,68 @@ func runCheck(c *cli.Context) error {
 		return exitCode(exitError)
 	}
 	return nil
+}
+
+// fileKind is how check reads a file named on the command line (path
+// relative to the current folder), by the scope: its path from the
+// repository root decides.
+func fileKind(root, p string, cfg *envsync.Config, scope envsync.CheckScope) envsync.EnvFileKind {
+	abs, _ := filepath.Abs(p)
+	rel := p
+	if root != "" {
+		if r, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(r, "..") {
+			rel = r
+		}
+	}
+	return scope.Named(cfg, rel, abs)
+}
+
+type checkJSON struct {
+	Files    []checkedFile     `json:"files"`
+	Errors   int               `json:"errors"`
+	Warnings int               `json:"warnings"`
+	Findings []lintFindingJSON `json:"findings"`
+	Keys     []keyCheckJSON    `json:"keys"`
+	Notes    []string          `json:"notes"`
+}
+
+type lintFindingJSON struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Severity string `json:"severity"`
+	Code     string `json:"code"`
+	Key      string `json:"key,omitempty"`
+	Message  string `json:"message"`
+}
+
+type keyCheckJSON struct {
+	File      string `json:"file"`
+	Key       string `json:"key"`
+	Line      int    `json:"line,omitempty"`
+	Action    string `json:"action"`
+	Class     string `json:"class"`
+	Old       string `json:"old,omitempty"`
+	New       string `json:"new,omitempty"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+	Verdict   string `json:"verdict"`
+}
+
+func writeCheckJSON(w io.Writer, files []checkedFile, findings []envsync.Finding, keys []envsync.KeyCheck, notes []string, errs int) error {
+	doc := checkJSON{Files: append([]checkedFile{}, files...), Errors: errs, Warnings: len(findings) - errs, Findings: []lintFindingJSON{}, Keys: []keyCheckJSON{}, Notes: append([]string{}, notes...)}
+	for _, f := range findings {
+		doc.Findings = append(doc.Findings, lintFindingJSON{File: f.File, Line: f.Line, Severity: string(f.Severity), Code: f.Code, Key: f.Key, Message: f.Message})
+	}
+	for _, k := range keys {
+		j := keyCheckJSON{File: k.File, Key: k.Key, Line: k.Line, Action: string(k.Action), Class: string(k.Class), Sensitive: k.Sensitive, Verdict: k.Verdict}
+		if k.Old != "" {
+			j.Old = envsync.Mask(k.Key, k.Old, k.Sensitive)
+		}
+		if k.New != "" {
+			j.New = envsync.Mask(k.Key, k.New, k.Sensitive)
+		}
+		doc.Keys = append(doc.Keys, j)
+	}
+	return writeJSON(w, doc)
 }
 
 // Workflow command escaping, as the runner does it
@@ -158,29 +290,30 @@ func mergeBase(ref string) (string, error) {
 
 // changedEnvFiles lists the env files changed between base and HEAD, as
 // paths relative to the current folder.
-func changedEnvFiles(root, base string, cfg *envsync.Config) ([]string, error) {
+func changedEnvFiles(root, base string, cfg *envsync.Config, scope envsync.CheckScope) ([]checkedFile, error) {
 	out, err := gitOutput(root, "diff", "--name-only", "--diff-filter=ACMR", base, "HEAD")
 	if err != nil {
 		return nil, err
 	}
 	cwd, _ := os.Getwd()
-	var files []string
+	var files []checkedFile
 	for _, rel := range strings.Split(strings.TrimSpace(out), "\n") {
 		if rel == "" {
 			continue
 		}
 		abs := filepath.Join(root, rel)
-		if envsync.IsEnvFile(cfg, abs) {
+		if kind := scope.Kind(cfg, rel, abs); kind != envsync.NotEnvFile {
 			if r, err := filepath.Rel(cwd, abs); err == nil {
 				abs = r
 			}
-			files = append(files, abs)
+			files = append(files, checkedFile{Path: abs, Kind: kind})
 		}
 	}
 	return files, nil
 }
 
-func checkFile(ctx context.Context, s *setup, root, base, path string) ([]envsync.Finding, []envsync.KeyCheck, []string, error) {
+func checkFile(ctx context.Context, s *setup, root, base string, cf checkedFile) ([]envsync.Finding, []envsync.KeyCheck, []string, error) {
+	path := cf.Path
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -197,6 +330,9 @@ func checkFile(ctx context.Context, s *setup, root, base, path string) ([]envsyn
 		if prev, err := gitOutput(root, "show", base+":"+filepath.ToSlash(display)); err == nil {
 			old = []byte(prev)
 		}
+	}
+	if cf.Kind == envsync.DotenvFile {
+		return envsync.CheckDotenvChange(display, old, data, s.cl), nil, nil, nil
 	}
 	findings, keys := envsync.CheckEnvChange(display, old, data, s.cl)
 	notes, reverts := deployedDiff(ctx, s, abs, display, data)
@@ -250,19 +386,26 @@ func hasAWSCredentials() bool {
 	return err == nil
 }
 
-// showValue is a value in the step summary, by the display rule.
-func showValue(k envsync.KeyCheck, v string) string {
-	if v == "" {
+// mdValue is a value already shown by the display rule, as markdown code;
+// empty when the value is absent.
+func mdValue(raw, shown string) string {
+	if raw == "" {
 		return ""
 	}
-	return "`" + mdEscape(clip(envsync.Show(k.Key, v, k.Sensitive))) + "`"
+	return "`" + mdEscape(shown) + "`"
 }
 
-func writeStepSummary(files []string, keys []envsync.KeyCheck, findings []envsync.Finding, notes []string) error {
+func writeStepSummary(files int, keys []envsync.KeyCheck, findings []envsync.Finding, notes []string) error {
 	path := os.Getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return nil
 	}
+	return appendFile(path, checkMarkdown(files, keys, findings, notes))
+}
+
+// checkMarkdown is check's report in markdown: --format markdown and the
+// job summary.
+func checkMarkdown(files int, keys []envsync.KeyCheck, findings []envsync.Finding, notes []string) string {
 	var b strings.Builder
 	errs := 0
 	for _, f := range findings {
@@ -278,27 +421,28 @@ func writeStepSummary(files []string, keys []envsync.KeyCheck, findings []envsyn
 	if len(keys) > 0 {
 		fmt.Fprint(&b, "| File | Key | Class | Old → New | Verdict |\n|---|---|---|---|---|\n")
 		for _, k := range keys {
-			change := showValue(k, k.Old) + " → " + showValue(k, k.New)
+			old, new := envsync.ShowPair(k.Key, k.Old, k.New, k.Sensitive)
+			change := mdValue(k.Old, old) + " → " + mdValue(k.New, new)
 			if k.Action == envsync.Delete {
-				change = showValue(k, k.Old) + " → (removed)"
+				change = mdValue(k.Old, old) + " → (removed)"
 			}
 			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(k.File)), mdEscape(envsync.ShowKey(k.Key)), k.Class, change, k.Verdict)
 		}
 		b.WriteString("\n")
 	} else {
-		fmt.Fprintf(&b, "No changed keys in %d file(s).\n\n", len(files))
+		fmt.Fprintf(&b, "No changed keys in %d file(s).\n\n", files)
 	}
 	if len(findings) > 0 {
-		b.WriteString("| Where | Code | Finding |\n|---|---|---|\n")
+		b.WriteString("| Where | Severity | Code | Finding |\n|---|---|---|---|\n")
 		for _, f := range findings {
-			fmt.Fprintf(&b, "| `%s:%d` | %s | %s |\n", mdEscape(envsync.Escape(f.File)), f.Line, f.Code, mdEscape(envsync.Escape(f.Message)))
+			fmt.Fprintf(&b, "| `%s:%d` | %s | %s | %s |\n", mdEscape(envsync.Escape(f.File)), f.Line, f.Severity, f.Code, mdEscape(envsync.Escape(f.Message)))
 		}
 		b.WriteString("\n")
 	}
 	for _, n := range notes {
 		fmt.Fprintf(&b, "> %s\n\n", mdEscape(envsync.Escape(n)))
 	}
-	return appendFile(path, b.String())
+	return b.String()
 }
 
 // writeOutputs sets violations and changed-keys for later steps, with the

@@ -142,7 +142,7 @@ func TestCheckLocalOutput(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d:\n%s", code, stdout)
 	}
-	for _, want := range []string{"app.env:2: ENV003: 'export ' prefix", "app.env:3: ENV009: lower-case name"} {
+	for _, want := range []string{"app.env:2: error: ENV003: 'export ' prefix", "app.env:3: warning: ENV009: lower-case name"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}

@@ -19,6 +19,11 @@ func appFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: "app", Aliases: []string{"a"}, EnvVars: []string{"ENVSYNC_APP"}, Usage: "the app(s) from the config to work on (repeat or comma-separate; default all)"}
 }
 
+// oneAppFlag is --app for a command that works on exactly one app.
+func oneAppFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "app", Aliases: []string{"a"}, EnvVars: []string{"ENVSYNC_APP"}, Usage: "the app from the config to work on (required when the config has more than one)"}
+}
+
 func rulesFlag() cli.Flag {
 	return &cli.StringFlag{Name: "rules", EnvVars: []string{"ENVSYNC_RULES"}, Usage: "a rule file applied before the built-in rules (overrides the config's rules:)"}
 }

@@ -196,7 +196,8 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget 
 				if len(d.Changes) > 0 {
 					fmt.Fprint(w, "| Store | Class | Key | Action | Store has | Source has |\n|---|---|---|---|---|---|\n")
 					for _, ch := range d.Changes {
-						fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, mdCell(ch, ch.Old), mdCell(ch, ch.New))
+						old, new := mdCells(ch)
+						fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), ch.Action, old, new)
 					}
 					fmt.Fprintln(w)
 				}

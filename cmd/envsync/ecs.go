@@ -28,7 +28,7 @@ aws_ecs_task_definition and IAM resources.
 
 Only references are printed, never a secret's value. Reads the source and
 the stores; writes nothing.`,
-			Flags: []cli.Flag{appFlag(), rulesFlag(),
+			Flags: []cli.Flag{oneAppFlag(), rulesFlag(),
 				&cli.StringFlag{Name: "format", Aliases: []string{"o"}, Value: "json", EnvVars: []string{"ENVSYNC_RENDER_FORMAT"}, Usage: "json or hcl"},
 			},
 			Action: runRender,

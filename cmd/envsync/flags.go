@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,11 +21,11 @@ func flagsCommand() *cli.Command {
 	reason := &cli.StringFlag{Name: "reason", Aliases: []string{"m"}, EnvVars: []string{"ENVSYNC_REASON"}, Usage: "why (kept with the change, shown by history)"}
 	restart := []cli.Flag{
 		&cli.BoolFlag{Name: "restart", EnvVars: []string{"ENVSYNC_RESTART"}, Usage: "roll the app's ECS service (restart: in the config) so tasks read the new file"},
-		&cli.BoolFlag{Name: "wait", Usage: "with --restart: follow the deployment until it is stable"},
-		&cli.DurationFlag{Name: "wait-timeout", Value: 15 * time.Minute, Usage: "give up waiting after this long"},
+		&cli.BoolFlag{Name: "wait", EnvVars: []string{"ENVSYNC_WAIT"}, Usage: "with --restart: follow the deployment until it is stable"},
+		&cli.DurationFlag{Name: "wait-timeout", Value: 15 * time.Minute, EnvVars: []string{"ENVSYNC_WAIT_TIMEOUT"}, Usage: "give up waiting after this long"},
 	}
 	common := func(more ...cli.Flag) []cli.Flag {
-		return append([]cli.Flag{appFlag(), rulesFlag(), formatFlag()}, more...)
+		return append([]cli.Flag{oneAppFlag(), rulesFlag(), formatFlag()}, more...)
 	}
 	write := func(more ...cli.Flag) []cli.Flag { return slices.Concat([]cli.Flag{reason}, restart, more) }
 	return &cli.Command{
@@ -50,7 +49,7 @@ the S3 file is written.`,
 			{Name: "set", Usage: "set flags (and on the Heroku source while the app is migrating)", ArgsUsage: "KEY=VALUE…", Flags: common(write(sourceFlags()...)...), Action: flagsSet},
 			{Name: "unset", Usage: "remove flags (and from the Heroku source while the app is migrating)", ArgsUsage: "KEY…", Flags: common(write(sourceFlags()...)...), Action: flagsUnset},
 			{Name: "history", Usage: "the file's versions, newest first: when, who, why, which keys changed", Flags: common(&cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most this many versions"}), Action: flagsHistory},
-			{Name: "rollback", Usage: "write an older version's content as a new version", Flags: common(write(&cli.StringFlag{Name: "to", Usage: "the version id (default: the one before the current)"}, &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking"})...), Action: flagsRollback},
+			{Name: "rollback", Usage: "write an older version's content as a new version", Flags: common(write(&cli.StringFlag{Name: "to", Usage: "the version id (default: the one before the current)"}, &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"ENVSYNC_YES"}, Usage: "apply without asking"})...), Action: flagsRollback},
 			{Name: "apply", Usage: "push a reviewed env file (the one merged in git), if it differs", Flags: common(write(&cli.StringFlag{Name: "from", Usage: "the env file (default: the app's flags_file)"},
 				&cli.BoolFlag{Name: "prune", EnvVars: []string{"ENVSYNC_PRUNE"}, Usage: "delete keys found only in the S3 file (default: leave them, like import)"},
 				&cli.BoolFlag{Name: "overwrite-flags", Usage: "write the file's value over a flag changed with envsync flags that the file does not carry (default: hold it)"})...), Action: flagsApply},
@@ -129,7 +128,32 @@ func openFlagsForWrite(c *cli.Context) (*flagsRun, error) {
 		f.source = envsync.WritesSource(f.app)
 	}
 	f.restart = restartOpts{restart: c.Bool("restart"), wait: c.Bool("wait"), timeout: c.Duration("wait-timeout"), tty: isTerminal(c.App.ErrWriter)}
+	// What the change asks for beyond the file is checked before the file
+	// is written, so a refused --restart or --heroku writes nothing.
+	if f.restart.restart && f.app.Restart == "" {
+		return nil, noRestart()
+	}
 	return f, nil
+}
+
+func noRestart() error {
+	return envsync.WithHint(fmt.Errorf("--restart: no restart: service in the config for this app; nothing written"), "add restart: ecs://CLUSTER/SERVICE to the app in the config, or leave out --restart")
+}
+
+// report prints what a change did (flags set, unset, apply, rollback) in
+// the chosen format: the changes, or in JSON also that nothing changed.
+func (f *flagsRun) report(chs []envsync.Change, changed bool) error {
+	switch f.format {
+	case formatJSON:
+		return writeJSON(f.out, map[string]any{"app": f.app.Name, "store": f.flags.URL, "changed": changed, "changes": changeList(chs)})
+	case formatMarkdown:
+		if changed {
+			writePlanMarkdown(f.out, f.app.Name, chs, nil, nil)
+		}
+	default:
+		writeChanges(f.out, chs)
+	}
+	return nil
 }
 
 func flagsList(c *cli.Context) error {
@@ -176,7 +200,14 @@ func flagsGet(c *cli.Context) error {
 	if !ok {
 		return fmt.Errorf("%s: %q is not set: %w", f.flags.URL, key, envsync.ErrNotFound)
 	}
-	fmt.Fprintln(f.out, envsync.Escape(v))
+	switch f.format {
+	case formatJSON:
+		return writeJSON(f.out, map[string]any{"app": f.app.Name, "store": f.flags.URL, "key": key, "value": v})
+	case formatMarkdown:
+		fmt.Fprintf(f.out, "| Flag | Value |\n|---|---|\n| `%s` | `%s` |\n", mdEscape(envsync.ShowKey(key)), mdEscape(envsync.Escape(v)))
+	default:
+		fmt.Fprintln(f.out, envsync.Escape(v))
+	}
 	return nil
 }
 
@@ -223,10 +254,12 @@ func (f *flagsRun) edit(ctx context.Context, set map[string]string, unset []stri
 	for _, k := range res.NotSet {
 		warnf(f.errw, "%s is not set in %s", envsync.ShowKey(k), f.flags.URL)
 	}
+	if err := f.report(res.Changes, res.Changed); err != nil {
+		return err
+	}
 	if !res.Changed {
 		infof(f.errw, "%s already has that; nothing written", f.flags.URL)
 	} else {
-		writeChanges(f.out, res.Changes)
 		msg := fmt.Sprintf("wrote %s in %s", f.flags.URL, time.Since(start).Round(time.Millisecond))
 		if res.Retries > 0 {
 			msg += fmt.Sprintf(" (after %d concurrent change(s))", res.Retries)
@@ -259,7 +292,7 @@ func (f *flagsRun) rollService(ctx context.Context) error {
 		return nil
 	}
 	if f.app.Restart == "" {
-		return envsync.WithHint(fmt.Errorf("--restart: app %q has no restart: service", f.app.Name), "add restart: ecs://CLUSTER/SERVICE to the app in the config")
+		return noRestart() // checked before the write too
 	}
 	svc, err := ecs.Open(ctx, f.app.Restart, f.opts)
 	if err != nil {
@@ -323,12 +356,16 @@ func flagsHistory(c *cli.Context) error {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | `%s` |\n", e.When.UTC().Format(time.RFC3339), mdEscape(envsync.Escape(e.Who)), mdEscape(envsync.Escape(e.Why)), mdEscape(strings.Join(e.Changes, "; ")), e.Version)
 		}
 	default:
-		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "WHEN\tWHO\tWHY\tCHANGES\tVERSION")
+		// One block per version, one change per line, so it fits a
+		// 100-column terminal: when, who and the version, then why and
+		// the changes, indented.
 		for _, e := range out {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.When.UTC().Format(time.RFC3339), orDash(envsync.Escape(e.Who)), orDash(envsync.Escape(e.Why)), strings.Join(e.Changes, "; "), e.Version)
+			fmt.Fprintf(w, "%s  %s  version %s\n", e.When.UTC().Format(time.RFC3339), orDash(envsync.Escape(e.Who)), orDash(e.Version))
+			fmt.Fprintf(w, "  why: %s\n", orDash(envsync.Escape(e.Why)))
+			for _, ch := range e.Changes {
+				fmt.Fprintf(w, "  %s\n", ch)
+			}
 		}
-		tw.Flush()
 	}
 	return nil
 }
@@ -353,16 +390,26 @@ func flagsRollback(c *cli.Context) error {
 	}
 	if len(rb.Changes) == 0 {
 		infof(f.errw, "%s already matches version %s; nothing written", f.flags.URL, rb.To)
-		return nil
+		return f.report(nil, false)
 	}
-	for _, ch := range rb.Changes {
-		fmt.Fprintln(f.errw, "  "+changeLine(ch))
+	// The changes are the data: on stdout in text (before the prompt, like
+	// import's plan); in JSON and markdown the document comes after the
+	// write, and the preview before the prompt is talk.
+	preview := f.out
+	if f.format != formatText {
+		preview = f.errw
 	}
+	writeChanges(preview, rb.Changes)
 	if err := confirm(c.App.Reader, f.errw, yes, "roll back", "Roll back?", "review the changes above, then add --yes"); err != nil {
 		return err
 	}
 	if _, err := f.flags.Rollback(c.Context, rb, actor(), f.reason); err != nil {
 		return err
+	}
+	if f.format != formatText {
+		if err := f.report(rb.Changes, true); err != nil {
+			return err
+		}
 	}
 	infof(f.errw, "rolled %s back to version %s (as a new version)", f.flags.URL, rb.To)
 	return f.rollService(c.Context)
@@ -406,6 +453,9 @@ func flagsApply(c *cli.Context) error {
 		infof(f.errw, "%d key(s) only in %s left alone (--prune deletes them): %s", len(r.Extra), f.flags.URL, keyList(r.Extra))
 	}
 	if len(r.Changes) == 0 {
+		if err := f.report(nil, false); err != nil {
+			return err
+		}
 		if len(r.Held) > 0 {
 			infof(f.errw, "nothing written to %s", f.flags.URL)
 			return nil
@@ -422,7 +472,13 @@ func flagsApply(c *cli.Context) error {
 			res.Changes[i].Prov = r.Changes[j].Prov
 		}
 	}
-	writeChanges(f.out, res.Changes)
+	if err := f.report(res.Changes, res.Changed); err != nil {
+		return err
+	}
+	if !res.Changed {
+		infof(f.errw, "%s already matches %s; nothing written", f.flags.URL, from)
+		return nil
+	}
 	infof(f.errw, "wrote %s from %s", f.flags.URL, from)
 	return f.rollService(c.Context)
 }

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,6 +73,7 @@ func TestScripts(t *testing.T) {
 			"mkbucket":       mkbucket,
 			"s3get":          s3get,
 			"s3put":          s3put,
+			"s3meta":         s3meta,
 			"smget":          smget,
 			"smput":          smput,
 			"mode":           fileMode,
@@ -183,6 +186,18 @@ func s3get(ts *testscript.TestScript, neg bool, args []string) {
 	var b bytes.Buffer
 	b.ReadFrom(out.Body)
 	ts.Check(os.WriteFile(ts.MkAbs(args[2]), b.Bytes(), 0o644))
+}
+
+// s3meta BUCKET KEY FILE: the object's user metadata as S3 stores it
+// (HeadObject), one name: value line each, sorted.
+func s3meta(ts *testscript.TestScript, neg bool, args []string) {
+	out, err := s3client(ts).HeadObject(ctxOf(ts), &s3.HeadObjectInput{Bucket: &args[0], Key: &args[1]})
+	ts.Check(err)
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(out.Metadata)) {
+		fmt.Fprintf(&b, "%s: %s\n", k, out.Metadata[k])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(b.String()), 0o644))
 }
 
 // s3put BUCKET KEY FILE: an out-of-band edit of an object.

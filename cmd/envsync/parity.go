@@ -173,11 +173,12 @@ func findingLine(f envsync.ParityFinding) string {
 	if f.Class != "" {
 		s += fmt.Sprintf(" (%s)", f.Class)
 	}
+	old, new := envsync.ShowPair(f.Key, f.Old, f.New, f.Sensitive)
 	switch {
 	case f.Old != "" && f.New != "":
-		s += fmt.Sprintf(": container has %s, source has %s", clip(f.Show(f.Old)), clip(f.Show(f.New)))
+		s += fmt.Sprintf(": container has %s, source has %s", old, new)
 	case f.Old != "":
-		s += fmt.Sprintf(": container has %s", clip(f.Show(f.Old)))
+		s += fmt.Sprintf(": container has %s", old)
 	}
 	return s + ": " + f.Detail
 }
@@ -208,8 +209,9 @@ func writeParityMarkdownBody(w io.Writer, p *envsync.Parity) {
 	if len(p.Findings) > 0 {
 		fmt.Fprint(w, "| Finding | Key | Class | Container has | Source has | What to do |\n|---|---|---|---|---|---|\n")
 		for _, f := range p.Findings {
+			old, new := mdCells(f.Change)
 			fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s | %s |\n", f.Action, mdEscape(f.Key), f.Class,
-				mdCell(f.Change, f.Old), mdCell(f.Change, f.New), mdEscape(f.Detail))
+				old, new, mdEscape(f.Detail))
 		}
 		fmt.Fprintln(w)
 	}

@@ -83,24 +83,31 @@ func runPlan(c *cli.Context, apply bool) error {
 	}
 	ro := runOptions(c, &eng.Open, "planned", len(apps))
 	defer reportRateLimit(c, eng.Open.RateLimit)
-	plans, err := eng.PlanAll(c.Context, cfg, apps, ro)
-	if err != nil {
-		return err
-	}
-	changes := false
+	// One app that cannot be planned blocks only itself: the others' plans
+	// are printed, then its error (the hint says where to fix it), exit 1.
+	plans, planErr := eng.PlanAll(c.Context, cfg, apps, ro)
+	changes, planned := false, 0
 	for _, p := range plans {
-		if err := p.Validate(); err != nil {
-			return err // the hint says where to fix it: the source, or the store
+		if p != nil {
+			planned++
+			changes = changes || p.HasChanges()
 		}
-		changes = changes || p.HasChanges()
+	}
+	if planned == 0 && planErr != nil {
+		return planErr // nothing to show
 	}
 
-	out := c.App.Writer
-	if apply && format == formatText {
-		out = c.App.ErrWriter // the plan is commentary; keep stdout for data
-	}
-	if err := writePlan(out, format, plans); err != nil {
+	// The plan is data, on stdout for import as for plan; the prompt and
+	// what happened go to stderr.
+	if err := writePlan(c.App.Writer, format, apps, plans, planErr); err != nil {
 		return err
+	}
+	if planErr != nil {
+		printError(c.App.ErrWriter, planErr)
+		if apply {
+			hintf(c.App.ErrWriter, "nothing was written: an import applies only when every app plans; fix the app(s) above, or import the others with --app")
+		}
+		return exitCode(exitError)
 	}
 	if !apply {
 		if changes && c.Bool("detailed-exitcode") {
@@ -110,7 +117,9 @@ func runPlan(c *cli.Context, apply bool) error {
 	}
 	held := 0
 	for _, p := range plans {
-		held += len(p.Held)
+		if p != nil {
+			held += len(p.Held)
+		}
 	}
 	if !changes {
 		if held > 0 {
@@ -148,8 +157,26 @@ type planAppJSON struct {
 	Changes  []changeJSON          `json:"changes"`
 	Extra    []changeJSON          `json:"extra"`
 	Held     []changeJSON          `json:"held"`
-	Counts   countsJSON            `json:"counts"`
+	Counts   actionCountsJSON      `json:"counts"`
+	Classes  countsJSON            `json:"classes"`
 	Unrouted map[envsync.Class]int `json:"unrouted,omitempty"`
+	// Error says why the app could not be planned (then it has no changes).
+	Error string `json:"error,omitempty"`
+}
+
+// actionCountsJSON counts a plan's changes by action; classes counts the
+// source's variables by class.
+type actionCountsJSON struct {
+	Add    int `json:"add"`
+	Update int `json:"update"`
+	Delete int `json:"delete"`
+	Extra  int `json:"extra"`
+	Held   int `json:"held"`
+}
+
+func toActionCounts(p *envsync.AppPlan) actionCountsJSON {
+	add, upd, del := countActions(p.Changes)
+	return actionCountsJSON{Add: add, Update: upd, Delete: del, Extra: len(p.Extra), Held: len(p.Held)}
 }
 
 type changeJSON struct {
@@ -209,13 +236,20 @@ func changeList(chs []envsync.Change) []changeJSON {
 	return out
 }
 
-func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
+// writePlan prints the plans; an app whose plan is nil failed, and says so
+// in its place (its error is printed on stderr).
+func writePlan(w io.Writer, format string, apps []*envsync.App, plans []*envsync.AppPlan, planErr error) error {
+	failed := appErrors(plans, planErr)
 	switch format {
 	case formatJSON:
 		doc := planJSON{Apps: []planAppJSON{}}
-		for _, p := range plans {
+		for i, p := range plans {
+			if p == nil {
+				doc.Apps = append(doc.Apps, planAppJSON{App: apps[i].Name, Changes: []changeJSON{}, Extra: []changeJSON{}, Error: errorText(failed[i])})
+				continue
+			}
 			doc.Changes = doc.Changes || p.HasChanges()
-			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Held: changeList(p.Held), Counts: toCounts(p.CountByClass())}
+			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Held: changeList(p.Held), Counts: toActionCounts(p), Classes: toCounts(p.CountByClass())}
 			if len(p.Unrouted) > 0 {
 				a.Unrouted = p.Unrouted
 			}
@@ -223,22 +257,56 @@ func writePlan(w io.Writer, format string, plans []*envsync.AppPlan) error {
 		}
 		return writeJSON(w, doc)
 	case formatMarkdown:
-		for _, p := range plans {
+		for i, p := range plans {
+			if p == nil {
+				fmt.Fprintf(w, "### %s: error\n\n%s\n\n", mdEscape(envsync.Escape(apps[i].Name)), mdEscape(envsync.Escape(errorText(failed[i]))))
+				continue
+			}
 			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra, p.Held)
 		}
 	default:
-		for _, p := range plans {
+		for i, p := range plans {
+			if p == nil {
+				fmt.Fprintf(w, "%s: not planned: error below\n", envsync.Escape(apps[i].Name))
+				continue
+			}
 			writePlanText(w, p)
 		}
 	}
 	return nil
 }
 
+// appErrors maps each nil plan to its app's error: PlanAll joins the errors
+// in the apps' order.
+func appErrors(plans []*envsync.AppPlan, err error) map[int]error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else if err != nil {
+		errs = []error{err}
+	}
+	m := map[int]error{}
+	for i, p := range plans {
+		if p == nil && len(errs) > 0 {
+			m[i], errs = errs[0], errs[1:]
+		}
+	}
+	return m
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return "not planned"
+	}
+	return err.Error()
+}
+
 var actionMark = map[envsync.Action]string{envsync.Add: "+", envsync.Update: "~", envsync.Delete: "-", envsync.Extra: "?"}
 
 // changeLine is the one rendering of a change in text: values only through
-// the display rule (Change.Show), keys escaped; who last changed the key in
-// the store, when known.
+// the display rule (Show for one value, ShowPair for both sides of a change,
+// which never cuts away the part that changed), keys escaped; who last
+// changed the key in the store, when known.
 func changeLine(ch envsync.Change) string {
 	if ch.Prov != nil && ch.Prov.Writer != envsync.WriterUnknown {
 		return changeText(ch) + " [" + envsync.Escape(ch.Prov.String()) + "]"
@@ -250,14 +318,15 @@ func changeLine(ch envsync.Change) string {
 // has, who changed it and how to overwrite it.
 func heldLine(ch envsync.Change, truth string) string {
 	key, truth := envsync.ShowKey(ch.Key), envsync.Escape(truth)
+	old, new := envsync.ShowPair(ch.Key, ch.Old, ch.New, ch.Sensitive)
 	var s string
 	switch ch.Action {
 	case envsync.Add:
-		s = fmt.Sprintf("= %s: held unset (%s has %s)", key, truth, clip(ch.Show(ch.New)))
+		s = fmt.Sprintf("= %s: held unset (%s has %s)", key, truth, new)
 	case envsync.Delete:
-		s = fmt.Sprintf("= %s: held at %s (%s does not have it)", key, clip(ch.Show(ch.Old)), truth)
+		s = fmt.Sprintf("= %s: held at %s (%s does not have it)", key, old, truth)
 	default:
-		s = fmt.Sprintf("= %s: held at %s (%s has %s)", key, clip(ch.Show(ch.Old)), truth, clip(ch.Show(ch.New)))
+		s = fmt.Sprintf("= %s: held at %s (%s has %s)", key, old, truth, new)
 	}
 	s += ": " + envsync.Escape(ch.Prov.String())
 	if ch.HeldWhy != "" {
@@ -268,22 +337,34 @@ func heldLine(ch envsync.Change, truth string) string {
 
 func changeText(ch envsync.Change) string {
 	key := envsync.ShowKey(ch.Key)
+	old, new := envsync.ShowPair(ch.Key, ch.Old, ch.New, ch.Sensitive)
+	var s string
 	switch ch.Action {
 	case envsync.Add:
-		return fmt.Sprintf("%s %s = %s", actionMark[ch.Action], key, clip(ch.Show(ch.New)))
+		s = fmt.Sprintf("%s %s = %s", actionMark[ch.Action], key, new)
 	case envsync.Update:
-		return fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
+		s = fmt.Sprintf("%s %s: %s → %s", actionMark[ch.Action], key, old, new)
 	case envsync.Delete:
-		return fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], key, clip(ch.Show(ch.Old)))
+		s = fmt.Sprintf("%s %s (was %s)", actionMark[ch.Action], key, old)
 	case envsync.NotLoaded:
 		return fmt.Sprintf("! not-loaded: the container does not load %s (add it to environmentFiles)", key)
 	case envsync.MissingSecret:
 		return fmt.Sprintf("! missing-secret: %s points at a key the secret does not have", key)
 	case envsync.EnvDiffers:
-		return fmt.Sprintf("! env-differs: %s is %s in the task definition, %s in tfvars (the environment beats env files)", key, clip(ch.Show(ch.Old)), clip(ch.Show(ch.New)))
+		return fmt.Sprintf("! env-differs: %s is %s in the task definition, %s in tfvars (the environment beats env files)", key, old, new)
 	default:
-		return fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], key, clip(ch.Show(ch.Old)))
+		s = fmt.Sprintf("%s %s = %s (only in the store)", actionMark[ch.Action], key, old)
 	}
+	return s + addonMark(ch.Addon)
+}
+
+// addonMark says that a Heroku add-on owns the variable: on AWS another
+// resource provides it.
+func addonMark(addon string) string {
+	if addon == "" {
+		return ""
+	}
+	return " [add-on " + envsync.Escape(addon) + "]"
 }
 
 // writeChanges prints one change per line (flags set, unset and apply).
@@ -353,14 +434,19 @@ func writePlanMarkdown(w io.Writer, app string, changes, extra, held []envsync.C
 		fmt.Fprint(w, "No changes.\n\n")
 		return
 	}
-	fmt.Fprint(w, "| Store | Class | Key | Action | Old | New |\n|---|---|---|---|---|---|\n")
+	fmt.Fprint(w, "| Store | Class | Key | Action | Old | New | Add-on |\n|---|---|---|---|---|---|---|\n")
 	for i, ch := range append(all, held...) {
 		action := string(ch.Action)
 		if i >= len(all) {
 			action = "held"
 		}
-		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), action,
-			mdCell(ch, ch.Old), mdCell(ch, ch.New))
+		old, new := mdCells(ch)
+		addon := ""
+		if ch.Addon != "" {
+			addon = "`" + mdEscape(envsync.Escape(ch.Addon)) + "`"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | `%s` | %s | %s | %s | %s |\n", mdEscape(envsync.Escape(ch.Store)), ch.Class, mdEscape(envsync.ShowKey(ch.Key)), action,
+			old, new, addon)
 	}
 	fmt.Fprintln(w)
 	writeProvMarkdown(w, append(all, held...))
@@ -375,9 +461,9 @@ func writeProvMarkdown(w io.Writer, chs []envsync.Change) {
 	}
 }
 
-func mdCell(ch envsync.Change, v string) string {
-	if v == "" {
-		return ""
-	}
-	return "`" + mdEscape(clip(ch.Show(v))) + "`"
+// mdCells are the two sides of a change as table cells, by the display rule
+// (ShowPair); a cell is empty when its value is absent.
+func mdCells(ch envsync.Change) (old, new string) {
+	o, n := envsync.ShowPair(ch.Key, ch.Old, ch.New, ch.Sensitive)
+	return mdValue(ch.Old, o), mdValue(ch.New, n)
 }

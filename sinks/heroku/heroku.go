@@ -250,7 +250,7 @@ func (s *Store) wrap(what string, err error) error {
 		case http.StatusForbidden:
 			return envsync.WithHint(fmt.Errorf("%s %s: %w: %s", what, s.url, envsync.ErrAccessDenied, he.Error()), "the token's account has no access to app "+s.app)
 		case http.StatusNotFound:
-			return envsync.WithHint(fmt.Errorf("%s %s: app %q: %w", what, s.url, s.app, envsync.ErrNotFound), "check the app name in the config (heroku apps lists yours)")
+			return envsync.WithHint(fmt.Errorf("%s %s: %w", what, s.url, envsync.ErrNotFound), "check the app name in the config (heroku apps lists yours)")
 		case http.StatusTooManyRequests:
 			return envsync.WithHint(fmt.Errorf("%s %s: %w: rate limited", what, s.url, envsync.ErrUnreachable), "Heroku allows 4500 calls an hour per account; try again later")
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/url"
 	"strings"
 
@@ -278,24 +279,30 @@ func metaSize(meta map[string]string) int {
 	return n
 }
 
-// Object metadata travels as x-amz-meta-* headers, which must be ASCII:
-// values are query-escaped on write and unescaped on read.
+// Object metadata travels as x-amz-meta-* headers, which S3 wants in
+// printable US-ASCII. A printable ASCII value (maintainers@acme.com, envsync
+// import) is stored as it is, readable in the console and by aws s3api
+// head-object; any other value (non-ASCII, control characters) is encoded as
+// RFC 2047 words (=?utf-8?b?…?=), the encoding S3 itself documents and uses
+// for non-ASCII metadata, and decoded on read.
 func encodeMeta(meta map[string]string) map[string]string {
 	if len(meta) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(meta))
 	for k, v := range meta {
-		out[strings.ToLower(k)] = url.QueryEscape(v)
+		out[strings.ToLower(k)] = mime.BEncoding.Encode("utf-8", v)
 	}
 	return out
 }
 
+var metaDecoder mime.WordDecoder
+
 func decodeMeta(meta map[string]string) map[string]string {
 	out := make(map[string]string, len(meta))
 	for k, v := range meta {
-		if u, err := url.QueryUnescape(v); err == nil {
-			v = u
+		if d, err := metaDecoder.DecodeHeader(v); err == nil {
+			v = d
 		}
 		out[strings.ToLower(k)] = v
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/envsync/envsync"
 	"github.com/envsync/envsync/sinks/awscfg"
 	"github.com/envsync/envsync/sinks/sinktest"
@@ -50,11 +52,23 @@ func TestMetadataAndVersions(t *testing.T) {
 	if snap.Meta["envsync-reason"] != "flip 1: ünïcode" || snap.Meta["envsync-by"] != "ana@example.com" {
 		t.Fatalf("meta = %v", snap.Meta)
 	}
+	// Stored readable: printable ASCII as it is, anything else as RFC 2047.
+	raw := rawMeta(t, st.(*Store))
+	if raw["envsync-by"] != "ana@example.com" || raw["envsync-reason"] != "=?utf-8?b?ZmxpcCAxOiDDvG7Dr2NvZGU=?=" {
+		t.Errorf("stored metadata = %v", raw)
+	}
+	base, _ := st.Read(ctx)
+	if err := st.Write(ctx, &envsync.WriteRequest{Base: base, Vars: map[string]string{"FEATURE_X": "on"}, Meta: map[string]string{"envsync-reason": "envsync import", "envsync-by": "maintainers@acme.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if raw := rawMeta(t, st.(*Store)); raw["envsync-reason"] != "envsync import" || raw["envsync-by"] != "maintainers@acme.com" {
+		t.Errorf("stored metadata = %v; want it readable", raw)
+	}
 	vs, enabled, err := st.(*Store).Versions(ctx)
-	if err != nil || !enabled || len(vs) != 2 || !vs[0].Latest {
+	if err != nil || !enabled || len(vs) != 3 || !vs[0].Latest {
 		t.Fatalf("versions = %+v, %v, %v", vs, enabled, err)
 	}
-	old, err := st.(*Store).ReadVersion(ctx, vs[1].ID)
+	old, err := st.(*Store).ReadVersion(ctx, vs[2].ID)
 	if err != nil || old.Vars["FEATURE_X"] != "on" {
 		t.Fatalf("old version = %v, %v", old, err)
 	}
@@ -107,4 +121,18 @@ func TestLimits(t *testing.T) {
 	if !errors.Is(err, envsync.ErrUnrepresentable) || envsync.Hint(err) != "shorten --reason" || c.Writes()+c.Reads() != 0 {
 		t.Fatalf("big metadata: err = %v, %d calls", err, c.Writes()+c.Reads())
 	}
+}
+
+// rawMeta is the object's user metadata as S3 holds it (HeadObject).
+func rawMeta(t *testing.T, st *Store) map[string]string {
+	t.Helper()
+	c, err := st.api(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &st.bucket, Key: &st.key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Metadata
 }
