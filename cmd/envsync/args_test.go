@@ -104,3 +104,34 @@ func TestNormalizeArgsLeafWins(t *testing.T) {
 		t.Errorf("--region without a value: got %q, no error", got)
 	}
 }
+
+// Every command that reaches a store has a deadline: a whole-command
+// --timeout (deadline.go) or a per-app one, so an endpoint that never
+// answers costs one --timeout, not attempts × the SDK's wait.
+func TestEveryCommandBounded(t *testing.T) {
+	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
+	for _, cmd := range app.Commands {
+		if _, ok := unbounded[cmd.Name]; ok || cmd.Name == "help" {
+			continue
+		}
+		if _, ok := commandTimeouts[cmd.Name]; !ok {
+			t.Errorf("%s has no deadline: add it to commandTimeouts (or to unbounded, with the reason)", cmd.Name)
+			continue
+		}
+		for _, leaf := range leaves(cmd) {
+			if leaf.Action != nil && !hasFlag(leaf, "timeout") {
+				t.Errorf("%s %s has no --timeout", cmd.Name, leaf.Name)
+			}
+		}
+	}
+	for name := range unbounded {
+		if name == "version" || name == "completion" || name == "watch" {
+			continue
+		}
+		for _, cmd := range app.Commands {
+			if cmd.Name == name && !hasFlag(cmd, "timeout") {
+				t.Errorf("%s bounds each app but has no --timeout", name)
+			}
+		}
+	}
+}

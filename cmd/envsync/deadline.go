@@ -19,6 +19,21 @@ var commandTimeouts = map[string]time.Duration{
 	"classify": 2 * time.Minute,
 	"check":    5 * time.Minute,
 	"flags":    2 * time.Minute, // each subcommand; --wait adds --wait-timeout
+	"parity":   5 * time.Minute,
+	"ecs":      2 * time.Minute,
+	"cutover":  5 * time.Minute,
+	"init":     10 * time.Minute, // reads every app of an account
+}
+
+// unbounded are the commands without a whole-command deadline: they make no
+// call, or bound each app themselves (timeoutFlag in run.go).
+var unbounded = map[string]string{
+	"version":    "makes no call",
+	"completion": "makes no call",
+	"plan":       "bounds each app (--timeout)",
+	"import":     "bounds each app's reads (--timeout)",
+	"drift":      "bounds each app (--timeout)",
+	"watch":      "runs until stopped; bounds each app (--timeout)",
 }
 
 // bounded gives every command in commandTimeouts (and its subcommands) a

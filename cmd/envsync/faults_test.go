@@ -152,7 +152,7 @@ func TestFaultBlackholeTimeout(t *testing.T) {
 	e.write("export.json", faultExport)
 	e.config("")
 	e.proxy.SetRule(func(*faultproxy.Request) faultproxy.Action { return faultproxy.Action{Kind: faultproxy.Hang} })
-	for _, cmd := range [][]string{{"plan", "--timeout", "2s"}, {"import", "--yes", "--timeout", "2s"}} {
+	for _, cmd := range [][]string{{"plan", "--timeout", "2s"}, {"import", "--yes", "--timeout", "2s"}, {"ecs", "render", "--timeout", "2s"}} {
 		code, _, errs, took := e.run(t.Context(), cmd...)
 		if code != 1 || !strings.Contains(errs, "gave up after 2s (--timeout)") || took > 20*time.Second {
 			t.Fatalf("%v: exit %d after %s; stderr: %s", cmd, code, took, errs)
