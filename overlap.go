@@ -39,7 +39,7 @@ type SourceOnly interface {
 
 type claimed struct {
 	Claim
-	app, url string
+	app, url, source string
 }
 
 func (c claimed) String() string { return fmt.Sprintf("app %q routes to %s", c.app, c.url) }
@@ -47,7 +47,8 @@ func (c claimed) String() string { return fmt.Sprintf("app %q routes to %s", c.a
 // overlaps finds routes whose stores overlap across the config's apps:
 // nested per-key prefixes always (a prune of the outer deletes the inner's
 // secrets, and the outer reads them as its own); the same store routed from
-// two apps when pruning (each would delete the other's keys). Sorting by
+// two apps with different sources (each import writes back its own values)
+// or when pruning (each would delete the other's keys). Sorting by
 // name makes it O(n log n) in the number of routes.
 func overlaps(ctx context.Context, cfg *Config, opts OpenOptions, prune bool) error {
 	var all []claimed
@@ -64,7 +65,7 @@ func overlaps(ctx context.Context, cfg *Config, opts OpenOptions, prune bool) er
 				continue // reported when that app is planned
 			}
 			if c, ok := st.(Claimer); ok {
-				all = append(all, claimed{Claim: c.Claim(), app: app.Name, url: u})
+				all = append(all, claimed{Claim: c.Claim(), app: app.Name, url: u, source: app.Source})
 			}
 		}
 	}
@@ -92,6 +93,10 @@ func overlaps(ctx context.Context, cfg *Config, opts OpenOptions, prune bool) er
 			if same && prev.app == c.app && prev.url != c.url {
 				return WithHint(fmt.Errorf("%w: app %q routes to %s and %s, which are the same store: each write would undo the other", ErrOverlap, c.app, prev.url, c.url),
 					"spell the route the same way for every class that shares the store")
+			}
+			if same && prev.app != c.app && prev.source != c.source {
+				return WithHint(fmt.Errorf("%w: %s and %s is the same store, but their sources differ (%s, %s): each import would write back its own values over the other's", ErrOverlap, prev, c, prev.source, c.source),
+					"route each app to its own store; apps that share a store must share their source (e.g. a web and a worker service of one Heroku app)")
 			}
 			if same && prev.app != c.app && prune {
 				return WithHint(fmt.Errorf("%w: %s and %s is the same store: with --prune each would delete the other's keys", ErrOverlap, prev, c),
