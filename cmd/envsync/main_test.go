@@ -140,13 +140,17 @@ func herokuReads(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// heroku-fail METHOD N STATUS: the next N requests with METHOD answer STATUS.
+// heroku-fail APP METHOD N STATUS: the next N requests about APP with METHOD
+// answer STATUS (scripts run in parallel against one server).
 func herokuFail(ts *testscript.TestScript, neg bool, args []string) {
-	n, err := strconv.Atoi(args[1])
+	if len(args) != 4 {
+		ts.Fatalf("usage: heroku-fail APP METHOD N STATUS")
+	}
+	n, err := strconv.Atoi(args[2])
 	ts.Check(err)
-	status, err := strconv.Atoi(args[2])
+	status, err := strconv.Atoi(args[3])
 	ts.Check(err)
-	ts.Value("heroku").(*herokutest.Server).FailNext(args[0], n, status, "")
+	ts.Value("heroku").(*herokutest.Server).FailNextFor(args[0], args[1], n, status, "")
 }
 
 // heroku-set APP KEY=VALUE: change a config var out of band.

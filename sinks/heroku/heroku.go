@@ -9,6 +9,7 @@
 package heroku
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -135,24 +136,26 @@ func (s *Store) Read(ctx context.Context) (*envsync.Snapshot, error) {
 		cv     heroku.ConfigVarInfoForAppResult
 		addons heroku.AddOnListByAppResult
 	)
-	g, gctx := errgroup.WithContext(ctx)
+	// Both GETs run to the end (no cancel on the first error), so the error
+	// reported is always the config vars' when both fail: deterministic.
+	var g errgroup.Group
+	var cvErr, addErr error
 	g.Go(func() error {
-		var err error
-		if cv, err = svc.ConfigVarInfoForApp(gctx, s.app); err != nil {
-			return s.wrap("reading config vars of", err)
+		if cv, cvErr = svc.ConfigVarInfoForApp(ctx, s.app); cvErr != nil {
+			cvErr = s.wrap("reading config vars of", cvErr)
 		}
 		return nil
 	})
 	if !s.opts.NoAddons {
 		g.Go(func() error {
-			var err error
-			if addons, err = svc.AddOnListByApp(gctx, s.app, nil); err != nil {
-				return s.wrap("listing add-ons of", err)
+			if addons, addErr = svc.AddOnListByApp(ctx, s.app, nil); addErr != nil {
+				addErr = s.wrap("listing add-ons of", addErr)
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	g.Wait()
+	if err := cmp.Or(cvErr, addErr); err != nil {
 		return nil, err
 	}
 	snap := &envsync.Snapshot{Vars: make(map[string]string, len(cv)), Exists: true, Addons: map[string]string{}}

@@ -97,6 +97,7 @@ type addon struct {
 }
 
 type failure struct {
+	app        string // "" for any app
 	method     string
 	status     int
 	retryAfter string
@@ -162,10 +163,16 @@ func (s *Server) Config(name string) map[string]string {
 // FailNext makes the next n requests with method answer status, with a
 // Retry-After header when retryAfter is not "".
 func (s *Server) FailNext(method string, n, status int, retryAfter string) {
+	s.FailNextFor("", method, n, status, retryAfter)
+}
+
+// FailNextFor is FailNext for the requests about one app only, so tests that
+// share the server do not meet each other's failures.
+func (s *Server) FailNextFor(app, method string, n, status int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.failures = append(s.failures, failure{method, status, retryAfter})
+		s.failures = append(s.failures, failure{app, method, status, retryAfter})
 	}
 }
 
@@ -259,7 +266,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
 		return writeErr(w, http.StatusTooManyRequests, "rate_limit", "Your account reached the API rate limit")
 	}
 	for i, f := range s.failures {
-		if f.method == r.Method {
+		if f.method == r.Method && (f.app == "" || strings.HasPrefix(r.URL.Path, "/apps/"+f.app+"/") || r.URL.Path == "/apps/"+f.app) {
 			s.failures = append(s.failures[:i], s.failures[i+1:]...)
 			if f.retryAfter != "" {
 				w.Header().Set("Retry-After", f.retryAfter)
