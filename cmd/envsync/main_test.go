@@ -27,6 +27,7 @@ import (
 	"github.com/envsync/envsync/sinks/awscfg"
 	"github.com/envsync/envsync/sinks/heroku/herokutest"
 	"github.com/envsync/envsync/sinks/sinktest"
+	"github.com/envsync/envsync/sinks/sinktest/faultproxy"
 )
 
 func TestMain(m *testing.M) {
@@ -46,7 +47,14 @@ const herokuToken = "01234567-89ab-cdef-0123-456789abcdef"
 // TestScripts runs the CLI end to end (testdata/script/*.txtar) against
 // moto_server and the local Heroku API.
 func TestScripts(t *testing.T) {
-	moto := sinktest.MotoEndpoint(t)
+	// moto's conditional PUT checks the ETag and writes without a lock, so
+	// two concurrent writers can both succeed; real S3 makes a conditional
+	// write atomic. The proxy serialises conditional PUTs of one key, so the
+	// concurrent-writer scripts test envsync's retries, not moto's race.
+	proxy := faultproxy.Start(sinktest.MotoEndpoint(t))
+	t.Cleanup(proxy.Close)
+	proxy.SetSerial(faultproxy.ConditionalPutKey)
+	moto := proxy.URL
 	hk := herokutest.New(t, herokuToken)
 	testscript.Run(t, testscript.Params{
 		Dir: "../../testdata/script",

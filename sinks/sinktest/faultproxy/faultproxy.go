@@ -83,6 +83,8 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	rule    Rule
+	serial  func(r *Request) string
+	locks   map[string]*sync.Mutex
 	latency time.Duration
 	log     []string
 
@@ -144,6 +146,21 @@ func memoKey(r *Request) (string, bool) {
 // SetRule replaces the rule; nil passes every request.
 func (p *Proxy) SetRule(r Rule) { p.mu.Lock(); p.rule = r; p.mu.Unlock() }
 
+// SetSerial makes requests for which key returns the same non-empty string
+// run one at a time, forward and reply (nil: none). Tests use it to give
+// moto_server a guarantee real S3 documents and moto lacks under
+// concurrency: a conditional PUT (If-Match, If-None-Match) of one key is
+// atomic. See ConditionalPutKey.
+func (p *Proxy) SetSerial(key func(r *Request) string) { p.mu.Lock(); p.serial = key; p.mu.Unlock() }
+
+// ConditionalPutKey is a SetSerial key: S3 conditional PUTs of one object.
+func ConditionalPutKey(r *Request) string {
+	if r.Method == http.MethodPut && (r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != "") {
+		return r.URL.Path
+	}
+	return ""
+}
+
 // Requests is how many requests reached the proxy.
 func (p *Proxy) Requests() int64 { return p.n.Load() }
 
@@ -165,7 +182,23 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	req := &Request{Request: r, Body: body, N: p.n.Add(1)}
 	p.mu.Lock()
 	rule, latency := p.rule, p.latency
+	var lock *sync.Mutex
+	if p.serial != nil {
+		if key := p.serial(req); key != "" {
+			if p.locks == nil {
+				p.locks = map[string]*sync.Mutex{}
+			}
+			if p.locks[key] == nil {
+				p.locks[key] = &sync.Mutex{}
+			}
+			lock = p.locks[key]
+		}
+	}
 	p.mu.Unlock()
+	if lock != nil {
+		lock.Lock()
+		defer lock.Unlock()
+	}
 	act := Action{Kind: Pass}
 	if rule != nil {
 		act = rule(req)

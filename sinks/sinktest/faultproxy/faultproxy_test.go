@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,5 +144,52 @@ func TestMemo(t *testing.T) {
 	}
 	if served.Load() != 4 {
 		t.Errorf("target served %d; want 4 (GET /a once, GET /b, two POSTs)", served.Load())
+	}
+}
+
+// Conditional PUTs of one key run one at a time; others are not held up.
+func TestSerial(t *testing.T) {
+	var inFlight, most atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+		inFlight.Add(-1)
+	}))
+	defer target.Close()
+	p := Start(target.URL)
+	defer p.Close()
+	p.SetSerial(ConditionalPutKey)
+	put := func(path string, conditional bool) {
+		req, _ := http.NewRequest(http.MethodPut, p.URL+path, strings.NewReader("x"))
+		if conditional {
+			req.Header.Set("If-Match", `"etag"`)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+	}
+	run := func(path string, conditional bool) int64 {
+		most.Store(0)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { put(path, conditional) })
+		}
+		wg.Wait()
+		return most.Load()
+	}
+	if got := run("/bucket/flags.env", true); got != 1 {
+		t.Errorf("conditional PUTs of one key: %d at once at the target; want 1", got)
+	}
+	if got := run("/bucket/flags.env", false); got < 2 {
+		t.Errorf("plain PUTs: %d at once; want them side by side", got)
 	}
 }
