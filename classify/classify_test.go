@@ -389,3 +389,66 @@ func TestKeyNameWithSlashStaysSecret(t *testing.T) {
 		}
 	}
 }
+
+// An Authorization header value carries its credential whatever the name:
+// Bearer, Basic and Token schemes are secret unless the credential part is a
+// placeholder.
+func TestAuthHeaderValue(t *testing.T) {
+	c := New(nil)
+	b64 := base64.StdEncoding.EncodeToString
+	for _, v := range []string{
+		"Bearer aB3dE5fG7hJ9kL1mN2pQ4rS6",
+		"bearer Xk9mP2qL",
+		"BEARER abc12345",
+		"Basic " + b64([]byte("user:password123")),
+		"Basic " + b64([]byte("admin:hunter2")),
+		"Basic " + b64([]byte("u:p")), // short, still user:password
+		"Basic " + b64([]byte("rk_live_abc:")),
+		"Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+		"token ghAbCdEfGh12",
+		"Authorization: Bearer Xk9mP2qL8vN3",
+		`{"Authorization": "Bearer Xk9mP2qL8vN3"}`,
+		"Authorization=Bearer Xk9mP2qL8vN3,X-Trace=on",
+	} {
+		if id, _, ok := DetectValue(v); !ok {
+			t.Errorf("DetectValue(%q): no credential found", v)
+		} else if d := c.Classify(envsync.Var{Name: "FEATURE_Y", Value: v}); d.Class != envsync.Secret {
+			t.Errorf("FEATURE_Y=%q: %s by %s (detector %s); want secret", v, d.Class, d.Rule, id)
+		}
+		for _, name := range []string{"FEATURE_W", "API_AUTH_HEADER", "UPSTREAM_AUTH", "X_HEADER"} {
+			if d := c.Classify(envsync.Var{Name: name, Value: v}); d.Class != envsync.Secret {
+				t.Errorf("%s=%q: %s by %s; want secret", name, v, d.Class, d.Rule)
+			}
+		}
+	}
+	for _, v := range []string{
+		"Bearer", "bearer", "basic", "Bearer <token>", "Bearer ${TOKEN}", "Bearer $API_TOKEN", "Bearer {{token}}",
+		"Bearer %s", "Bearer YOUR_TOKEN_HERE", "Bearer your-token-here", "Bearer YourTokenHere", "Token xxxxxxxx",
+		"Basic <base64 of user:password>", "Basic realm", "basic plan for 10 users", "token based login", "Bearer token",
+	} {
+		if id, _, ok := DetectValue(v); ok {
+			t.Errorf("DetectValue(%q) = %s; want no credential (a placeholder or a word)", v, id)
+		}
+	}
+}
+
+// A random string is a key at the same length whether it is the whole value
+// or part of one (JSON, a header, a command line).
+func TestContainedTokenThreshold(t *testing.T) {
+	for _, tok := range []string{"aB3dE5fG7hJ9kL1mN2pQ4rS6", "Zx9Qw2Lk8Vb3Nm7Rt5Yp", "Qm7xT2vR9kLp4Wz8Hs3Nb6Yd1Fc5Gj0"} {
+		if id, _, ok := DetectValue(tok); !ok || id != "high-entropy" {
+			t.Fatalf("DetectValue(%q) = %q, %v; want high-entropy", tok, id, ok)
+		}
+		for _, v := range []string{
+			`{"api_key": "` + tok + `"}`,
+			"X-Api-Key: " + tok,
+			"--key " + tok + " --region eu-west-1",
+			"ApiKey " + tok,
+			"user=alice;key=" + tok,
+		} {
+			if id, _, ok := DetectValue(v); !ok || id != "high-entropy" {
+				t.Errorf("DetectValue(%q) = %q, %v; want high-entropy (it contains a %d-character key)", v, id, ok, len(tok))
+			}
+		}
+	}
+}
