@@ -3,7 +3,8 @@
 //
 // Precedence, first decision wins (DESIGN.md):
 //  1. a value in a known credential format (a token format, a PEM private
-//     key, a URL with a password) is secret unless its exact name is allowed;
+//     key, a URL with a password, an Authorization header) is secret unless
+//     its exact name is allowed;
 //     so is a long random-looking value of no known format, unless the name's
 //     head noun says it is a public identifier (an OAuth client id, a site
 //     key, an id whose value has an id's alphabet);

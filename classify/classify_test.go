@@ -1,6 +1,8 @@
 package classify
 
 import (
+	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -321,4 +323,132 @@ func BenchmarkClassify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(vars))*float64(b.N)/b.Elapsed().Seconds(), "vars/s")
+}
+
+// A name that says key material (SECRET_KEY, PRIVATE_KEY, SSL_KEY) moves off
+// secret only when its value is unmistakably a file path; a value that merely
+// contains "/" (base64 has it, so do passwords) stays secret.
+func TestKeyNameWithSlashStaysSecret(t *testing.T) {
+	c := New(nil)
+	names := []string{"SECRET_KEY", "PRIVATE_KEY", "JWT_SECRET_KEY", "MASTER_KEY", "DJANGO_SECRET_KEY", "SSL_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "SECRET_KEY_FILE", "SIGNING_SECRET_PATH"}
+	values := []string{
+		"w9z2k/8x#q!v@e3m^p",           // punctuation of a password
+		"MIIEv/QIBADANBg",              // base64 of a DER key
+		"Xk9/mP2q",                     // short base64
+		"8f2d/19ac",                    // hex halves
+		"django-insecure/4k#9x!mq2",    // a Django key
+		"/9j/4AAQSkZJRgABAQ",           // base64 that starts with a slash
+		"/Xk9mP2qL8vN3bR7/tY1wZ5c",     // ditto, random segments
+		"abc/DEF+ghi=",                 // base64 padding
+		"keys/Zx9Qw2Lk8Vb3.pem/oops",   // a random segment in the middle
+		"~/$HOME/.ssh/id_rsa",          // shell expansion is not a path literal
+		"/run/secrets/key#frag",        // no '#' in a path
+		"s3cr3t/pa55.word/with spaces", // spaces
+	}
+	for _, n := range names {
+		for _, v := range values {
+			if d := c.Classify(envsync.Var{Name: n, Value: v}); d.Class != envsync.Secret {
+				t.Errorf("%s=%q: %s by %s; want secret", n, v, d.Class, d.Rule)
+			}
+		}
+	}
+	// Base64 of a key (16 bytes or more), whatever its slashes, is never a
+	// path. (A 4- to 12-byte base64 string can spell a word path, /abc/de7,
+	// under a *_PATH name about once in ten thousand; no key is that short.)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 3000; i++ {
+		b := make([]byte, 16+rng.IntN(48))
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		v := base64.StdEncoding.EncodeToString(b)
+		if !strings.Contains(v, "/") {
+			continue
+		}
+		for _, n := range []string{"SECRET_KEY", "PRIVATE_KEY", "SSL_KEY", "SECRET_KEY_PATH"} {
+			if d := c.Classify(envsync.Var{Name: n, Value: v}); d.Class != envsync.Secret {
+				t.Errorf("%s=%q (base64): %s by %s; want secret", n, v, d.Class, d.Rule)
+			}
+		}
+	}
+	// Real file locations stay static.
+	for _, tt := range []struct{ name, value, rule string }{
+		{"SSL_KEY", "/etc/ssl/private/app.key", "builtin:credential-file-location"},
+		{"SSL_KEY", "config/ssl/server.key", "builtin:credential-file-location"},
+		{"SSL_KEY", "./certs/client-key.pem", "builtin:credential-file-location"},
+		{"JWT_PRIVATE_KEY", "~/.keys/jwt_rs256.pem", "builtin:credential-file-location"},
+		{"GOOGLE_APPLICATION_CREDENTIALS", "/etc/gcp/service-account.json", "builtin:credential-file-location"},
+		{"SECRET_KEY", "/run/secrets/DJANGO_SECRET_KEY", "builtin:credential-file-location"},
+		{"APP_CA", "../shared/ca-bundle.crt", "builtin:credential-file-location"},
+		{"SECRET_KEY_FILE", "/run/secrets/outline_secret_key", "builtin:credential-file-path"},
+		{"SIGNING_SECRET_PATH", "projects/acme/secrets/signing-cert/versions/latest", "builtin:credential-file-path"},
+		{"PRIVATE_KEY_DIR", "/var/lib/app/keys/", "builtin:credential-file-path"},
+	} {
+		if d := c.Classify(envsync.Var{Name: tt.name, Value: tt.value}); d.Class != envsync.Static || d.Rule != tt.rule {
+			t.Errorf("%s=%q: %s by %s; want static by %s", tt.name, tt.value, d.Class, d.Rule, tt.rule)
+		}
+	}
+}
+
+// An Authorization header value carries its credential whatever the name:
+// Bearer, Basic and Token schemes are secret unless the credential part is a
+// placeholder.
+func TestAuthHeaderValue(t *testing.T) {
+	c := New(nil)
+	b64 := base64.StdEncoding.EncodeToString
+	for _, v := range []string{
+		"Bearer aB3dE5fG7hJ9kL1mN2pQ4rS6",
+		"bearer Xk9mP2qL",
+		"BEARER abc12345",
+		"Basic " + b64([]byte("user:password123")),
+		"Basic " + b64([]byte("admin:hunter2")),
+		"Basic " + b64([]byte("u:p")), // short, still user:password
+		"Basic " + b64([]byte("rk_live_abc:")),
+		"Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+		"token ghAbCdEfGh12",
+		"Authorization: Bearer Xk9mP2qL8vN3",
+		`{"Authorization": "Bearer Xk9mP2qL8vN3"}`,
+		"Authorization=Bearer Xk9mP2qL8vN3,X-Trace=on",
+	} {
+		if id, _, ok := DetectValue(v); !ok {
+			t.Errorf("DetectValue(%q): no credential found", v)
+		} else if d := c.Classify(envsync.Var{Name: "FEATURE_Y", Value: v}); d.Class != envsync.Secret {
+			t.Errorf("FEATURE_Y=%q: %s by %s (detector %s); want secret", v, d.Class, d.Rule, id)
+		}
+		for _, name := range []string{"FEATURE_W", "API_AUTH_HEADER", "UPSTREAM_AUTH", "X_HEADER"} {
+			if d := c.Classify(envsync.Var{Name: name, Value: v}); d.Class != envsync.Secret {
+				t.Errorf("%s=%q: %s by %s; want secret", name, v, d.Class, d.Rule)
+			}
+		}
+	}
+	for _, v := range []string{
+		"Bearer", "bearer", "basic", "Bearer <token>", "Bearer ${TOKEN}", "Bearer $API_TOKEN", "Bearer {{token}}",
+		"Bearer %s", "Bearer YOUR_TOKEN_HERE", "Bearer your-token-here", "Bearer YourTokenHere", "Token xxxxxxxx",
+		"Basic <base64 of user:password>", "Basic realm", "basic plan for 10 users", "token based login", "Bearer token",
+	} {
+		if id, _, ok := DetectValue(v); ok {
+			t.Errorf("DetectValue(%q) = %s; want no credential (a placeholder or a word)", v, id)
+		}
+	}
+}
+
+// A random string is a key at the same length whether it is the whole value
+// or part of one (JSON, a header, a command line).
+func TestContainedTokenThreshold(t *testing.T) {
+	for _, tok := range []string{"aB3dE5fG7hJ9kL1mN2pQ4rS6", "Zx9Qw2Lk8Vb3Nm7Rt5Yp", "Qm7xT2vR9kLp4Wz8Hs3Nb6Yd1Fc5Gj0"} {
+		if id, _, ok := DetectValue(tok); !ok || id != "high-entropy" {
+			t.Fatalf("DetectValue(%q) = %q, %v; want high-entropy", tok, id, ok)
+		}
+		for _, v := range []string{
+			`{"api_key": "` + tok + `"}`,
+			"X-Api-Key: " + tok,
+			"--key " + tok + " --region eu-west-1",
+			"ApiKey " + tok,
+			"user=alice;key=" + tok,
+		} {
+			if id, _, ok := DetectValue(v); !ok || id != "high-entropy" {
+				t.Errorf("DetectValue(%q) = %q, %v; want high-entropy (it contains a %d-character key)", v, id, ok, len(tok))
+			}
+		}
+	}
 }

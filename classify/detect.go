@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A detector recognises a credential by its value alone.
@@ -46,9 +48,10 @@ var secretQuery = regexp.MustCompile(`(?i)^(.*[_-])?(token|key|secret|password|p
 func DetectValue(value string) (id, reason string, ok bool) {
 	v := strings.TrimSpace(value)
 	// No token format is shorter than 15 characters (xoxb- and ten); only
-	// a URL can carry a shorter password.
+	// a URL or an Authorization header (Basic of u:p) can carry a shorter
+	// credential.
 	if len(v) < 15 && !strings.Contains(v, "://") || publishable.MatchString(v) {
-		return "", "", false
+		return authHeader(v)
 	}
 	for _, d := range detectors {
 		if d.re.MatchString(v) {
@@ -77,11 +80,69 @@ func DetectValue(value string) (id, reason string, ok bool) {
 				return d.id, d.reason + " (inside the value)", true
 			}
 		}
-		if len(part) >= 32 && looksRandom(part) {
+		// The same test as for a whole value: a 24-character key is a key
+		// on its own and inside JSON or a header alike.
+		if looksRandom(part) {
 			return "high-entropy", "value contains a long random-looking string (a key or token)", true
 		}
 	}
+	return authHeader(v)
+}
+
+func authHeader(v string) (id, reason string, ok bool) {
+	if authHeaderCredential(v) {
+		return "auth-header", "value is an HTTP Authorization credential (Bearer, Basic or Token scheme)", true
+	}
 	return "", "", false
+}
+
+// authScheme finds an HTTP Authorization scheme and its credential (RFC 9110
+// §11.4; the credential is RFC 6750's b64token), alone ("Bearer …"), after
+// "Authorization:", or inside a larger value (JSON, a header list).
+var authScheme = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_-])(bearer|basic|token)\s+([A-Za-z0-9._~+/-]+=*)(?:$|[\s"'` + "`" + `,;)}\]])`)
+
+// authHeaderCredential reports whether v carries an Authorization scheme
+// whose credential is plausibly one: Basic's base64 of user:password, or a
+// token of 8 or more characters that has a digit or mixes cases. A
+// placeholder is not: "Bearer" alone, <token>, ${TOKEN}, {{token}}, %s,
+// YOUR_TOKEN, your-token-here, YourTokenHere, xxxxxxxx.
+func authHeaderCredential(v string) bool {
+	if !strings.ContainsAny(v, " \t") {
+		return false
+	}
+	for _, m := range authScheme.FindAllStringSubmatch(v, -1) {
+		scheme, cred := strings.ToLower(m[1]), m[2]
+		if scheme == "basic" && basicCredential(cred) {
+			return true
+		}
+		if len(cred) >= 8 && strings.ContainsAny(cred, "0123456789") ||
+			len(cred) >= 8 && strings.ToLower(cred) != cred && strings.ToUpper(cred) != cred && !camelWords.MatchString(cred) {
+			return true
+		}
+	}
+	return false
+}
+
+// camelWords: words written in CamelCase (YourTokenHere), a placeholder.
+var camelWords = regexp.MustCompile(`^([A-Z][a-z]+)+$`)
+
+// basicCredential reports whether cred is base64 of user:password (RFC 7617)
+// with something on either side.
+func basicCredential(cred string) bool {
+	b, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil || !utf8.Valid(b) {
+		return false
+	}
+	user, pass, ok := strings.Cut(string(b), ":")
+	if !ok || user == "" && pass == "" {
+		return false
+	}
+	for _, r := range string(b) {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenSplit cuts a value into the pieces a token could be.
