@@ -52,7 +52,7 @@ func (e *Engine) storesPlan(ctx context.Context, cfg *Config, app *App, d *AppDr
 			return p, nil
 		}
 		d.Notes = append(d.Notes, fmt.Sprintf("%s is the only copy of the flags (the app has no flags_file to review it in git)", feature.url))
-		return p, nil
+		return p, e.handEdits(ctx, p, feature, d)
 	}
 	name := app.FlagsFile
 	if rel, err := filepath.Rel(cfg.Dir, name); err == nil {
@@ -89,4 +89,39 @@ func (e *Engine) storesPlan(ctx context.Context, cfg *Config, app *App, d *AppDr
 	}
 	MarkSensitive(e.Classifier, p.Changes)
 	return p, nil
+}
+
+// handEdits is the drift of a cut-over feature file with no reviewed copy:
+// with nothing to compare against, what drift can still see is a write
+// made without envsync (no envsync metadata on the newest version). Only
+// then are the versions walked, to name each key changed by hand — a run
+// with nothing to report reads nothing more.
+func (e *Engine) handEdits(ctx context.Context, p *AppPlan, feature *target, d *AppDrift) error {
+	if w, _ := writerOf(feature.base.Meta); w != WriterHand {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(feature.base.Vars))
+	provs, err := Provenances(ctx, feature.store, feature.base, keys)
+	if err != nil {
+		return fmt.Errorf("app %q: %w", p.App.Name, err)
+	}
+	found := false
+	for _, k := range keys {
+		pr := provs[k]
+		if pr == nil || pr.Writer != WriterHand {
+			continue
+		}
+		found = true
+		// Old: what the store holds now; New: what it held before the hand edit.
+		ch := Change{Store: feature.url, Class: Feature, Key: k, Action: Update, Old: feature.base.Vars[k], New: pr.Before, Prov: pr}
+		if !pr.Had {
+			ch.Action, ch.New = Extra, ""
+		}
+		p.Changes = append(p.Changes, ch)
+	}
+	if !found {
+		d.Notes = append(d.Notes, fmt.Sprintf("%s was last written without envsync (by hand), and its history does not say which keys changed (versioning off, or further back than %d versions): review it", feature.url, ProvenanceDepth))
+	}
+	MarkSensitive(e.Classifier, p.Changes)
+	return nil
 }
