@@ -28,6 +28,7 @@ func (e *Engine) storesPlan(ctx context.Context, cfg *Config, app *App, d *AppDr
 		return nil, fmt.Errorf("app %q: %w", app.Name, err)
 	}
 	p := &AppPlan{App: app, cl: e.Classifier, Unrouted: map[Class]int{}, targets: targets}
+	p.Exposed = exposures(e.Classifier, targets)
 	var feature *target
 	for _, t := range targets {
 		t.want = maps.Clone(t.base.Vars)

@@ -72,6 +72,7 @@ func (e *Engine) Drift(ctx context.Context, cfg *Config, app *App, read Deployme
 	}
 	d.Changes = append(append(d.Changes, p.Changes...), p.Held...)
 	d.Changes = append(d.Changes, p.Extra...)
+	d.Notes = append(d.Notes, p.Exposed...)
 	if app.Restart == "" || read == nil {
 		return d
 	}

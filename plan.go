@@ -111,10 +111,36 @@ type AppPlan struct {
 	Held []Change
 	// Unrouted are the classes that have variables but no route.
 	Unrouted map[Class]int
+	// Exposed are the keys whose value looks like a credential and sits in
+	// a store that keeps plain text (an S3 env file, tfvars, a local env
+	// file): notes that say where, never the value (see Exposures).
+	Exposed []string
 
 	targets   []*target
 	cl        Classifier
 	validated bool
+}
+
+// exposures finds credentials sitting in plain text: in every store that
+// may not hold secrets, each key the classifier calls secret by its name or
+// its value (a token pasted into an env file by hand). The import never puts
+// one there; the note says where it is and how to get it out.
+func exposures(cl Classifier, targets []*target) []string {
+	var out []string
+	for _, t := range targets {
+		if IsSecretHolder(t.store) {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(t.base.Vars)) {
+			v := t.base.Vars[k]
+			if v == "" || cl.Classify(Var{Name: k, Value: v}).Class != Secret {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s in %s looks like a credential, in plain text (%s): move it to Secrets Manager (set it at the source, where envsync routes it as a secret) and remove it from %s",
+				ShowKey(k), t.url, Show(k, v, true), t.url))
+		}
+	}
+	return out
 }
 
 // sensitive reports whether a value found in a store must not be shown:
@@ -174,6 +200,7 @@ func (e *Engine) plan(ctx context.Context, cfg *Config, app *App, attributeExtra
 		return nil, fmt.Errorf("app %q: %w", app.Name, err)
 	}
 	p := &AppPlan{App: app, cl: e.Classifier, Entries: ClassifyVars(srcSnap, e.Classifier), Unrouted: map[Class]int{}, targets: targets}
+	p.Exposed = exposures(e.Classifier, targets)
 	p.route()
 	log := e.logger().With("app", app.Name)
 	for _, t := range targets {

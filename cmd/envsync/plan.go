@@ -160,6 +160,7 @@ type planAppJSON struct {
 	Counts   actionCountsJSON      `json:"counts"`
 	Classes  countsJSON            `json:"classes"`
 	Unrouted map[envsync.Class]int `json:"unrouted,omitempty"`
+	Exposed  []string              `json:"exposed,omitempty"`
 	// Error says why the app could not be planned (then it has no changes).
 	Error string `json:"error,omitempty"`
 }
@@ -249,7 +250,7 @@ func writePlan(w io.Writer, format string, apps []*envsync.App, plans []*envsync
 				continue
 			}
 			doc.Changes = doc.Changes || p.HasChanges()
-			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Held: changeList(p.Held), Counts: toActionCounts(p), Classes: toCounts(p.CountByClass())}
+			a := planAppJSON{App: p.App.Name, Changes: changeList(p.Changes), Extra: changeList(p.Extra), Held: changeList(p.Held), Counts: toActionCounts(p), Classes: toCounts(p.CountByClass()), Exposed: p.Exposed}
 			if len(p.Unrouted) > 0 {
 				a.Unrouted = p.Unrouted
 			}
@@ -263,6 +264,9 @@ func writePlan(w io.Writer, format string, apps []*envsync.App, plans []*envsync
 				continue
 			}
 			writePlanMarkdown(w, p.App.Name, p.Changes, p.Extra, p.Held)
+			for _, n := range p.Exposed {
+				fmt.Fprintf(w, "> **Warning**: %s\n\n", mdEscape(n))
+			}
 		}
 	default:
 		for i, p := range plans {
@@ -406,6 +410,9 @@ func writePlanText(w io.Writer, p *envsync.AppPlan) {
 		if n := p.Unrouted[class]; n > 0 {
 			fmt.Fprintf(w, "  note: %d %s variable(s) have no route in the config and are not written\n", n, class)
 		}
+	}
+	for _, n := range p.Exposed {
+		fmt.Fprintf(w, "  warning: %s\n", n)
 	}
 }
 
