@@ -358,7 +358,8 @@ func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byt
 	vars, lint, err := envsync.ReadReviewed(display, data)
 	var pe *envsync.PosError
 	if len(lint) > 0 || errors.As(err, &pe) && pe.File == display {
-		return nil, nil // the lint findings already say what is wrong with the file
+		// the lint findings already say what is wrong with the file
+		return []string{fmt.Sprintf("%s: merging changes nothing in %s (app %s): envsync flags apply refuses a file with errors", display, url, app.Name)}, nil
 	}
 	if err != nil {
 		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}, nil
