@@ -88,8 +88,9 @@ func (p *Provenance) Undone(v string, has bool) *Provenance {
 }
 
 // RevertNote says, for a revert to a value an earlier flag change replaced
-// (not the latest one), which change that was: "it also undoes envsync
-// flags set by … at … ("…")". It is "" otherwise. Never a value.
+// (not the latest one), which change that was: "it also undoes 1 earlier
+// flag change(s), back to the value envsync flags set by … at … ("…")
+// replaced". It is "" otherwise. Never a value.
 func (p *Provenance) RevertNote(v string, has bool) string {
 	u := p.Undone(v, has)
 	if u == nil || u == p {
