@@ -372,28 +372,13 @@ func FlagsFileApp(cfg *Config, abs string) *App {
 	return nil
 }
 
-// Compare says what writing the env file data (named name) would change in
-// the flags file, each change marked sensitive by the display rule and
-// with who last changed the key in the store (read only when something
-// differs).
-func (f *Flags) Compare(ctx context.Context, name string, data []byte) ([]Change, error) {
-	vars, err := ParseEnvFile(name, data)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := f.Store.Read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return f.attribute(ctx, snap, vars)
-}
-
 // Reviewed is what writing a reviewed env file (flags apply) would do.
 type Reviewed struct {
 	// Changes are what will be written.
 	Changes []Change
 	// Held would undo a change made with envsync flags that the file does
-	// not carry (each with its Prov): written only with overwrite.
+	// not carry (each with its Prov, and HeldWhy naming an earlier flag
+	// change it would undo too): written only with overwrite.
 	Held []Change
 	// Extra are keys only in the store: deleted only with prune.
 	Extra []Change
@@ -404,9 +389,10 @@ type Reviewed struct {
 
 // PlanReviewed says what writing the reviewed content vars would change:
 // keys only in the store are left alone unless prune (like import), and a
-// key whose store value was changed with envsync flags and that vars would
-// set back to what that change replaced is held unless overwrite. Every key
-// of vars must be a feature flag.
+// key whose store value was written by envsync flags and that vars would
+// set back to any value it had before those flag changes (Reverts) is held
+// unless overwrite. Every key of vars must be a feature flag. It is the one
+// plan of flags apply, and check shows it for a pull request.
 func (f *Flags) PlanReviewed(ctx context.Context, vars map[string]string, prune, overwrite bool) (*Reviewed, error) {
 	if err := f.CheckAll(vars); err != nil {
 		return nil, err
@@ -426,6 +412,7 @@ func (f *Flags) PlanReviewed(ctx context.Context, vars map[string]string, prune,
 			ch.Action = Extra
 			r.Extra = append(r.Extra, ch)
 		case !overwrite && ch.Reverts():
+			ch.HeldWhy = ch.Prov.RevertNote(ch.New, ch.Action != Delete)
 			r.Held = append(r.Held, ch)
 		case ch.Action == Delete:
 			r.unset = append(r.unset, ch.Key)
@@ -470,19 +457,18 @@ func (f *Flags) attribute(ctx context.Context, cur *Snapshot, vars map[string]st
 // merge holds such a key unless --overwrite-flags).
 const CheckRevertsFlag = "FLG001"
 
-// RevertFindings is check's finding for each change of Compare that would
-// undo a change made with envsync flags that the env file data (named
-// name) does not carry: which key, who changed it, when and why — never a
-// value.
-func (f *Flags) RevertFindings(name string, data []byte, chs []Change) []Finding {
+// RevertFindings is check's finding for each held change of PlanReviewed
+// (a change that would undo a change made with envsync flags that the env
+// file data, named name, does not carry): which key, who changed it, when
+// and why — never a value.
+func (f *Flags) RevertFindings(name string, data []byte, held []Change) []Finding {
 	_, line := loadedLines(data)
 	var out []Finding
-	for _, ch := range chs {
-		if !ch.Reverts() {
-			continue
-		}
+	for _, ch := range held {
 		what := "sets it back to the value it replaced"
 		switch {
+		case ch.HeldWhy != "":
+			what = "sets it back to a value it had before (" + ch.HeldWhy + ")"
 		case ch.Action == Add:
 			what = "brings back the key it removed"
 		case ch.Action == Delete:

@@ -48,23 +48,63 @@ type Provenance struct {
 	Before      string
 	Had         bool
 	BeforeKnown bool
+	// Earlier are the flag changes of the key before this one, newest
+	// first, back to the first change by another writer (an import, a hand
+	// edit) or the look-up's depth; each with what it replaced. Only for a
+	// change made by envsync flags.
+	Earlier []*Provenance
 }
 
 // FromFlags reports whether the change was made by envsync flags.
 func (p *Provenance) FromFlags() bool { return p != nil && p.Writer == WriterFlags }
 
 // Reverts reports whether giving the key the value v (has false: removing
-// it) would undo a flag change: the change was made by envsync flags and v
-// is what it replaced — or what it replaced is not known. Writing any other
-// value is a change of its own, not a revert.
+// it) would undo a flag change: the live value was written by envsync flags
+// and v is a value the key had before those flag changes — what the latest
+// one replaced or what an earlier one in the same run replaced (Earlier) —
+// or what the latest replaced is not known. Writing any other value is a
+// change of its own, not a revert.
 func (p *Provenance) Reverts(v string, has bool) bool {
 	if !p.FromFlags() {
 		return false
 	}
-	if !p.BeforeKnown {
-		return true
+	return !p.BeforeKnown || p.Undone(v, has) != nil
+}
+
+// Undone returns the flag change back to which giving the key the value v
+// (has false: removing it) would go: the newest change, of this one and
+// Earlier, that replaced v (that change and every later one are undone).
+// It is nil when v is none of the replaced values.
+func (p *Provenance) Undone(v string, has bool) *Provenance {
+	if !p.FromFlags() {
+		return nil
 	}
-	return has == p.Had && (!has || v == p.Before)
+	for _, c := range append([]*Provenance{p}, p.Earlier...) {
+		if c.BeforeKnown && has == c.Had && (!has || v == c.Before) {
+			return c
+		}
+	}
+	return nil
+}
+
+// RevertNote says, for a revert to a value an earlier flag change replaced
+// (not the latest one), which change that was: "it also undoes 1 earlier
+// flag change(s), back to the value envsync flags set by … at … ("…")
+// replaced". It is "" otherwise. Never a value.
+func (p *Provenance) RevertNote(v string, has bool) string {
+	u := p.Undone(v, has)
+	if u == nil || u == p {
+		return ""
+	}
+	n := 0
+	for _, e := range p.Earlier {
+		n++
+		if e == u {
+			break
+		}
+	}
+	return fmt.Sprintf("it also undoes %d earlier flag change(s), back to the value %s replaced",
+		n, strings.TrimPrefix(u.String(), "changed with "))
 }
 
 // String says who changed the key, e.g. `envsync flags set by ana@example.com
@@ -113,7 +153,9 @@ func writerOf(meta map[string]string) (Writer, string) {
 // Provenances finds who last changed each of keys in st, whose current
 // content cur was just read: it walks the store's versions newest first,
 // reading one older version at a time and stopping as soon as every key is
-// found, at most ProvenanceDepth versions back. Callers ask only about keys
+// found — and, for a key last changed by envsync flags, the flag changes
+// before it, back to another writer's change (Earlier) — at most
+// ProvenanceDepth versions back. Callers ask only about keys
 // that differ from the truth, so a run without drift reads nothing more.
 // A store without versions answers from cur's metadata alone: a flag change
 // that named the key, with what it replaced unknown.
@@ -155,8 +197,12 @@ func Provenances(ctx context.Context, st Store, cur *Snapshot, keys []string) (m
 		}
 		return out, nil
 	}
+	// running are keys whose latest change was made by envsync flags: the
+	// walk goes on through the flag changes before it (Earlier), until
+	// another writer changed the key.
+	running := map[string]*Provenance{}
 	newer, newerID, newerWhen := cur, versions[0].ID, versions[0].Modified
-	for i := 1; i < len(versions) && i <= ProvenanceDepth && len(pending) > 0; i++ {
+	for i := 1; i < len(versions) && i <= ProvenanceDepth && len(pending)+len(running) > 0; i++ {
 		older := EmptySnapshot()
 		if !versions[i].Deleted {
 			var err error
@@ -165,29 +211,59 @@ func Provenances(ctx context.Context, st Store, cur *Snapshot, keys []string) (m
 			}
 		}
 		w, cmd := writerOf(newer.Meta)
-		pending = slices.DeleteFunc(pending, func(k string) bool {
-			nv, nhas := newer.Vars[k]
+		change := func(k string) *Provenance {
 			ov, ohas := older.Vars[k]
-			if nv == ov && nhas == ohas {
+			return &Provenance{Key: k, Writer: w, Command: cmd, By: newer.Meta[MetaBy], Reason: newer.Meta[MetaReason],
+				When: newerWhen, Version: newerID, Before: ov, Had: ohas, BeforeKnown: true}
+		}
+		for k, p := range running {
+			if !changed(newer, older, k) {
+				continue
+			}
+			if w == WriterFlags {
+				p.Earlier = append(p.Earlier, change(k))
+			} else {
+				delete(running, k)
+			}
+		}
+		pending = slices.DeleteFunc(pending, func(k string) bool {
+			if !changed(newer, older, k) {
 				return false
 			}
-			out[k] = &Provenance{Key: k, Writer: w, Command: cmd, By: newer.Meta[MetaBy], Reason: newer.Meta[MetaReason],
-				When: newerWhen, Version: newerID, Before: ov, Had: ohas, BeforeKnown: true}
+			out[k] = change(k)
+			if w == WriterFlags {
+				running[k] = out[k]
+			}
 			return true
 		})
 		newer, newerID, newerWhen = older, versions[i].ID, versions[i].Modified
 		if i == len(versions)-1 && newer.Exists {
 			// The oldest version wrote every key it holds that is still pending.
 			w, cmd := writerOf(newer.Meta)
+			created := func(k string) *Provenance {
+				return &Provenance{Key: k, Writer: w, Command: cmd, By: newer.Meta[MetaBy], Reason: newer.Meta[MetaReason],
+					When: newerWhen, Version: newerID, BeforeKnown: true}
+			}
 			for _, k := range pending {
 				if _, has := newer.Vars[k]; has {
-					out[k] = &Provenance{Key: k, Writer: w, Command: cmd, By: newer.Meta[MetaBy], Reason: newer.Meta[MetaReason],
-						When: newerWhen, Version: newerID, BeforeKnown: true}
+					out[k] = created(k)
+				}
+			}
+			for k, p := range running {
+				if _, has := newer.Vars[k]; has && w == WriterFlags {
+					p.Earlier = append(p.Earlier, created(k))
 				}
 			}
 		}
 	}
 	return out, nil
+}
+
+// changed reports whether the key differs between two versions.
+func changed(newer, older *Snapshot, k string) bool {
+	nv, nhas := newer.Vars[k]
+	ov, ohas := older.Vars[k]
+	return nv != ov || nhas != ohas
 }
 
 // ChangeLog is implemented by sources that know when each variable last

@@ -339,10 +339,13 @@ func checkFile(ctx context.Context, s *setup, root, base string, cf checkedFile)
 	return append(findings, reverts...), keys, notes, nil
 }
 
-// deployedDiff says what merging the file would change in the deployed S3
+// deployedDiff says what merging the file would do to the deployed S3
 // object of the app whose flags_file it is, when AWS credentials are
-// present, and finds every live flag change (made with envsync flags) that
-// merging it would revert.
+// present: exactly what flags apply does after the merge (as the example
+// workflow runs it: without --prune or --overwrite-flags) — the changes it
+// writes, the keys only in S3 it leaves alone, and every live flag change
+// (made with envsync flags) it holds because merging would revert it, each
+// a finding.
 func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byte) ([]string, []envsync.Finding) {
 	app := envsync.FlagsFileApp(s.cfg, abs)
 	if app == nil || app.Routes[envsync.Feature] == "" {
@@ -352,26 +355,45 @@ func deployedDiff(ctx context.Context, s *setup, abs, display string, data []byt
 	if !hasAWSCredentials() {
 		return []string{fmt.Sprintf("%s: skipped comparing with %s: no AWS credentials", display, url)}, nil
 	}
+	vars, lint, err := envsync.ReadReviewed(display, data)
+	var pe *envsync.PosError
+	if len(lint) > 0 || errors.As(err, &pe) && pe.File == display {
+		// the lint findings already say what is wrong with the file
+		return []string{fmt.Sprintf("%s: merging changes nothing in %s (app %s): envsync flags apply refuses a file with errors", display, url, app.Name)}, nil
+	}
+	if err != nil {
+		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}, nil
+	}
 	fl, err := envsync.OpenFlags(ctx, s.cfg, app, s.cl, s.opts)
 	if err != nil {
 		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}, nil
 	}
-	chs, err := fl.Compare(ctx, display, data)
-	var pe *envsync.PosError
-	switch {
-	case errors.As(err, &pe) && pe.File == display:
-		return nil, nil // the lint findings already say what is wrong with the file
-	case err != nil:
+	if err := fl.CheckAll(vars); err != nil {
+		return []string{fmt.Sprintf("%s: merging changes nothing in %s (app %s): envsync flags apply refuses the file: %v", display, url, app.Name, err)}, nil
+	}
+	r, err := fl.PlanReviewed(ctx, vars, false, false)
+	if err != nil {
 		return []string{fmt.Sprintf("%s: cannot compare with %s: %v", display, url, err)}, nil
-	case len(chs) == 0:
-		return []string{fmt.Sprintf("%s: merging changes nothing in %s", display, url)}, nil
 	}
-	lines := make([]string, len(chs))
-	for i, ch := range chs {
-		lines[i] = changeText(ch)
+	var notes []string
+	if len(r.Changes) == 0 {
+		notes = append(notes, fmt.Sprintf("%s: merging changes nothing in %s", display, url))
+	} else {
+		lines := make([]string, len(r.Changes))
+		for i, ch := range r.Changes {
+			lines[i] = changeText(ch)
+		}
+		notes = append(notes, fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; ")))
 	}
-	notes := []string{fmt.Sprintf("%s: merging changes %s (app %s): %s", display, url, app.Name, strings.Join(lines, "; "))}
-	return notes, fl.RevertFindings(display, data, chs)
+	if len(r.Held) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: merging would revert %d live flag change(s) in %s, which envsync flags apply holds (FLG001; --overwrite-flags writes them): %s",
+			display, len(r.Held), url, keyList(r.Held)))
+	}
+	if len(r.Extra) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: merging leaves alone %d key(s) only in %s (envsync flags apply --prune deletes them): %s",
+			display, len(r.Extra), url, keyList(r.Extra)))
+	}
+	return notes, fl.RevertFindings(display, data, r.Held)
 }
 
 // hasAWSCredentials is a cheap look at the standard chain's sources, with no call.

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/envsync/envsync"
@@ -84,18 +85,91 @@ func TestProvenances(t *testing.T) {
 		t.Errorf("%d GetObject; want 3 (%v)", n, calls.Calls())
 	}
 
-	// A key found in the newest change stops the walk there: one older version read.
+	// A key last changed by another writer stops the walk there: B, changed
+	// by hand one version back, reads two older versions.
 	calls.Reset()
-	if _, err := envsync.Provenances(ctx, st, cur, []string{"C"}); err != nil {
+	if _, err := envsync.Provenances(ctx, st, cur, []string{"B"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := calls.Calls()["GetObject"]; n != 1 {
-		t.Errorf("C: %d GetObject; want 1", n)
+	if n := calls.Calls()["GetObject"]; n != 2 {
+		t.Errorf("B: %d GetObject; want 2", n)
 	}
 	// Nothing to attribute: no call at all.
 	calls.Reset()
 	if _, err := envsync.Provenances(ctx, st, cur, nil); err != nil || calls.Total() != 0 {
 		t.Errorf("no keys: %d calls, err %v; want none", calls.Total(), err)
+	}
+}
+
+// TestProvenanceRun: a key changed by envsync flags several times in a row
+// reverts to any value it had before those changes, back to the last change
+// by another writer; a value of its own, or one from before that writer's
+// change, is not a revert.
+func TestProvenanceRun(t *testing.T) {
+	sinktest.AWS(t)
+	ctx := t.Context()
+	calls := &envsync.CallCounter{}
+	st, err := envsync.Open(ctx, "s3://"+sinktest.Bucket(t, true)+"/run.env", envsync.OpenOptions{HTTPClient: calls.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, st, map[string]string{"L": "info", "M": "1"}, envsync.ImportMeta("ci"))
+	write(t, st, map[string]string{"L": "warn", "M": "1"}, envsync.FlagsMeta("flags set", "ana", "quieter", []string{"L"}))
+	write(t, st, map[string]string{"L": "warn", "M": "2"}, envsync.ImportMeta("ci")) // L untouched
+	write(t, st, map[string]string{"L": "error", "M": "2"}, envsync.FlagsMeta("flags set", "bo", "cut", []string{"L"}))
+	cur, _ := st.Read(ctx)
+	got, err := envsync.Provenances(ctx, st, cur, []string{"L"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got["L"]
+	if p == nil || p.Reason != "cut" || p.Before != "warn" || len(p.Earlier) != 1 || p.Earlier[0].Reason != "quieter" || p.Earlier[0].Before != "info" {
+		t.Fatalf("L: %+v", p)
+	}
+	for v, want := range map[string]bool{"info": true, "warn": true, "debug": false, "error": false} {
+		if p.Reverts(v, true) != want {
+			t.Errorf("L: Reverts(%q) = %v; want %v", v, !want, want)
+		}
+	}
+	if p.Reverts("", false) {
+		t.Error("L: removing it is not a revert (it was always set)")
+	}
+	if u := p.Undone("info", true); u != p.Earlier[0] {
+		t.Errorf("Undone(info) = %+v; want the earlier change", u)
+	}
+	if n := p.RevertNote("info", true); !strings.Contains(n, "1 earlier flag change(s)") || !strings.Contains(n, `"quieter"`) || strings.Contains(n, "info") {
+		t.Errorf("RevertNote(info) = %q", n)
+	}
+	if n := p.RevertNote("warn", true); n != "" {
+		t.Errorf("RevertNote(warn) = %q; want none (it is what the last change replaced)", n)
+	}
+
+	// A hand edit ends the run: its value is the oldest revert, and the walk
+	// stops there (two older versions read).
+	write(t, st, map[string]string{"L": "debug", "M": "2"}, nil)
+	write(t, st, map[string]string{"L": "trace", "M": "2"}, envsync.FlagsMeta("flags set", "ana", "more", []string{"L"}))
+	write(t, st, map[string]string{"L": "trace", "M": "2", "N": "on"}, envsync.FlagsMeta("flags set", "ana", "add N", []string{"N"}))
+	write(t, st, map[string]string{"L": "trace", "M": "2", "N": "off"}, envsync.FlagsMeta("flags set", "ana", "N off", []string{"N"}))
+	cur, _ = st.Read(ctx)
+	calls.Reset()
+	got, err = envsync.Provenances(ctx, st, cur, []string{"L"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = got["L"]
+	if p == nil || p.Reason != "more" || len(p.Earlier) != 0 || !p.Reverts("debug", true) || p.Reverts("error", true) || p.Reverts("info", true) {
+		t.Errorf("L after a hand edit: %+v", p)
+	}
+	if n := calls.Calls()["GetObject"]; n != 4 {
+		t.Errorf("%d GetObject; want 4 (to the hand edit)", n)
+	}
+	// A key added by a flag change: removing it undoes the run too.
+	got, err = envsync.Provenances(ctx, st, cur, []string{"N"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := got["N"]; p == nil || !p.Reverts("on", true) || !p.Reverts("", false) || p.Reverts("maybe", true) {
+		t.Errorf("N: %+v", p)
 	}
 }
 
