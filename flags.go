@@ -154,19 +154,17 @@ func (f *Flags) Edit(ctx context.Context, set map[string]string, unset []string,
 	}
 	res := &FlagsResult{}
 	if len(unset) > 0 {
-		cur, err := f.Store.Read(ctx) // classify by the value being removed
+		cur, err := f.Store.Read(ctx)
 		if err != nil {
 			return nil, err
 		}
+		// Removing a key writes no value, so any key may go, whatever its
+		// class: it is how a credential pasted into the env file by hand, or
+		// a key that belongs in tfvars, is taken out of it.
 		for _, k := range unset {
 			keys = append(keys, k)
-			v, ok := cur.Vars[k]
-			if !ok {
+			if _, ok := cur.Vars[k]; !ok {
 				res.NotSet = append(res.NotSet, k)
-				continue
-			}
-			if err := f.Check(k, v); err != nil {
-				errs = append(errs, err)
 			}
 		}
 	}
