@@ -100,7 +100,11 @@ func runCutover(c *cli.Context) error {
 	if undo {
 		infof(errw, "%s is migrating again: import and drift compare its stores with %s", app.Name, app.Source)
 	} else {
-		infof(errw, "%s is cut over: import is refused, drift compares the flags_file with the S3 env file, flags set writes only S3", app.Name)
+		check := "drift compares the flags_file with the S3 env file"
+		if app.FlagsFile == "" {
+			check = "drift reports hand edits of the S3 env file (add flags_file: to review it in git)"
+		}
+		infof(errw, "%s is cut over: import is refused, %s, flags set writes only S3", app.Name, check)
 		hintf(errw, "commit %s; envsync cutover --app %s --undo goes back", s.cfg.Path, app.Name)
 	}
 	return nil
