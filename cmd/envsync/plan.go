@@ -403,8 +403,13 @@ func writePlanText(w io.Writer, p *envsync.AppPlan) {
 	}
 	fmt.Fprintln(w)
 	writeChangesByStore(w, append(append([]envsync.Change{}, p.Changes...), p.Extra...))
+	store := ""
 	for _, ch := range p.Held {
-		fmt.Fprintf(w, "  %s\n    %s\n", envsync.Escape(ch.Store), heldLine(ch, "the source"))
+		if ch.Store != store { // one header per store, as for the changes above
+			store = ch.Store
+			fmt.Fprintf(w, "  %s\n", envsync.Escape(store))
+		}
+		fmt.Fprintf(w, "    %s\n", heldLine(ch, "the source"))
 	}
 	for _, class := range envsync.RoutedClasses {
 		if n := p.Unrouted[class]; n > 0 {
