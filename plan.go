@@ -401,11 +401,11 @@ func (p *AppPlan) hold(ctx context.Context, t *target, src Source, overwrite, at
 			kept = append(kept, ch) // the source changed it since: its value wins
 			continue
 		case logErr != nil:
-			ch.HeldWhy = "the source's value differs too, but its change log could not be read: " + logErr.Error()
+			ch.HeldWhy = sourceDiffers(ch) + ", but its change log could not be read: " + logErr.Error()
 		case !changed[ch.Key].IsZero():
-			ch.HeldWhy = "the source's value differs too, but it last changed at " + changed[ch.Key].UTC().Format(time.RFC3339) + ", not after the flag change"
+			ch.HeldWhy = sourceDiffers(ch) + ", but it last changed at " + changed[ch.Key].UTC().Format(time.RFC3339) + ", not after the flag change"
 		default:
-			ch.HeldWhy = "the source's value differs too, but envsync cannot tell that it is newer"
+			ch.HeldWhy = sourceDiffers(ch) + ", but envsync cannot tell that it is newer"
 		}
 		if v, ok := t.base.Vars[ch.Key]; ok {
 			t.want[ch.Key] = v
@@ -416,6 +416,15 @@ func (p *AppPlan) hold(ctx context.Context, t *target, src Source, overwrite, at
 	}
 	t.changes = kept
 	return nil
+}
+
+// sourceDiffers says how the source differs from what a flag change
+// replaced, for a held change's reason.
+func sourceDiffers(ch Change) string {
+	if ch.Action == Delete {
+		return "the source does not have the key either"
+	}
+	return "the source's value differs too"
 }
 
 // HasChanges reports whether applying the plan would write anything.
