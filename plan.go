@@ -122,13 +122,14 @@ type AppPlan struct {
 }
 
 // exposures finds credentials sitting in plain text: in every store that
-// may not hold secrets, each key the classifier calls secret by its name or
+// no secret route writes (an S3 env file, tfvars, a file: env file of
+// flags), each key the classifier calls secret by its name or
 // its value (a token pasted into an env file by hand). The import never puts
 // one there; the note says where it is and how to get it out.
 func exposures(cl Classifier, targets []*target) []string {
 	var out []string
 	for _, t := range targets {
-		if IsSecretHolder(t.store) {
+		if t.sensitive { // a secret route: the store is made for secrets
 			continue
 		}
 		for _, k := range slices.Sorted(maps.Keys(t.base.Vars)) {
@@ -490,6 +491,16 @@ func (e *Engine) Apply(ctx context.Context, p *AppPlan, meta map[string]string) 
 		}
 		log.Debug("writing store", "store", t.url, "changes", len(t.changes))
 		err := t.store.Write(ctx, &WriteRequest{Base: t.base, Vars: t.want, Sensitive: t.sensitive, Meta: meta})
+		if errors.Is(err, ErrConflict) {
+			// Another writer got there first. When it wrote exactly what
+			// this plan wants — an app that shares the store and its source
+			// (a web and a worker service of one Heroku app), or an earlier
+			// run — the store is where the plan would take it: done.
+			if cur, rerr := t.store.Read(ctx); rerr == nil && Unchanged(cur, t.want) {
+				log.Debug("store already holds the plan's content", "store", t.url)
+				err = nil
+			}
+		}
 		if err != nil {
 			if errors.Is(err, ErrConflict) {
 				err = WithHint(err, "someone changed it since the plan was made; run the command again to re-plan")

@@ -209,6 +209,11 @@ func (s *Store) Write(_ context.Context, req *envsync.WriteRequest) error {
 		return err
 	}
 	defer unlock()
+	if s.files != nil {
+		// The run's parse of the file is stale from here on (this write, or
+		// the other writer a conflict would reveal): later reads parse again.
+		defer s.files.Forget("tfvars:" + s.path)
+	}
 	data, _, exists, err := localfile.Read(s.path)
 	if err != nil {
 		return err
