@@ -338,6 +338,25 @@ func CanEditSource(app *App) error {
 	return nil
 }
 
+// CheckSourceWritable says, before any write, whether a flag change can be
+// made on the app's source too: CanEditSource, and the source's own
+// preflight (a Heroku API token is configured).
+func CheckSourceWritable(ctx context.Context, cfg *Config, app *App, opts OpenOptions) error {
+	if err := CanEditSource(app); err != nil {
+		return err
+	}
+	opts.BaseDir = cfg.Dir
+	st, err := Open(ctx, app.Source, opts)
+	if err != nil {
+		return err
+	}
+	if err := Preflight(st); err != nil {
+		return WithHint(fmt.Errorf("%s cannot be written: %w; nothing written", app.Source, err),
+			Hint(err)+", or add --no-heroku to change only the env file")
+	}
+	return nil
+}
+
 // EditSource makes the same flag change on the app's Heroku source (flags
 // set and unset while migrating). It reports whether it wrote anything.
 func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]string, unset []string, opts OpenOptions) (bool, error) {
@@ -351,7 +370,7 @@ func EditSource(ctx context.Context, cfg *Config, app *App, set map[string]strin
 	}
 	res, err := ApplyEdit(ctx, st, Edit{Set: set, Unset: unset})
 	if err != nil {
-		return false, WithHint(fmt.Errorf("the S3 file was written, but %s was not: %w", app.Source, err),
+		return false, WithHint(fmt.Errorf("the flags file was written, but %s was not: %w", app.Source, err),
 			"run the same flags command again (it writes only what is missing); until then import holds the S3 value and drift reports it")
 	}
 	return res.Changed, nil

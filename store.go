@@ -67,6 +67,22 @@ type WriteRequest struct {
 	Meta map[string]string
 }
 
+// Preflighter is implemented by stores that can tell, without a call, that
+// a write is bound to fail (no credentials configured). A command that
+// writes two stores asks the second before writing the first, so nothing is
+// left half-written for a reason known up front.
+type Preflighter interface {
+	Preflight() error
+}
+
+// Preflight asks st, when it can tell, whether a write can go ahead.
+func Preflight(st Store) error {
+	if p, ok := st.(Preflighter); ok {
+		return p.Preflight()
+	}
+	return nil
+}
+
 // SecretHolder is implemented by stores that may hold class secret: Secrets
 // Manager, a local file written 0600, Heroku itself. The engine refuses to
 // route secrets to any store that does not implement it and return true.

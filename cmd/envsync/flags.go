@@ -130,6 +130,11 @@ func openFlagsForWrite(c *cli.Context) (*flagsRun, error) {
 	f.restart = restartOpts{restart: c.Bool("restart"), wait: c.Bool("wait"), timeout: c.Duration("wait-timeout"), tty: isTerminal(c.App.ErrWriter)}
 	// What the change asks for beyond the file is checked before the file
 	// is written, so a refused --restart or --heroku writes nothing.
+	if f.source && hasFlag(c.Command, "no-heroku") { // set and unset: the commands that write the source
+		if err := envsync.CheckSourceWritable(c.Context, f.cfg, f.app, f.opts); err != nil {
+			return nil, err
+		}
+	}
 	if f.restart.restart && f.app.Restart == "" {
 		return nil, noRestart()
 	}

@@ -62,6 +62,12 @@ func Open(_ context.Context, u *url.URL, opts envsync.OpenOptions) (envsync.Stor
 // never a route that import or plan writes or prunes.
 func (s *Store) SourceOnly() bool { return true }
 
+// Preflight: a write needs an API token (HEROKU_API_KEY or the netrc file).
+func (s *Store) Preflight() error {
+	_, err := Token()
+	return err
+}
+
 // HoldsSecrets: Heroku config vars hold secrets today.
 func (s *Store) HoldsSecrets() bool { return true }
 
