@@ -271,21 +271,34 @@ func (f *flagsRun) edit(ctx context.Context, set map[string]string, unset []stri
 		}
 		infof(f.errw, "%s", msg)
 	}
+	var srcErr error // the env file is written: a failed source write does not skip the restart
 	if f.source {
 		changed, err := envsync.EditSource(ctx, f.cfg, f.app, set, unset, f.opts)
-		if err != nil {
-			return err
-		}
-		if changed {
+		switch {
+		case err != nil:
+			srcErr = err
+		case changed:
 			infof(f.errw, "changed %s too (Heroku restarts its dynos itself)", f.app.Source)
-		} else {
+		default:
 			infof(f.errw, "%s already has that", f.app.Source)
 		}
 	}
 	if res.Changed || f.restart.restart { // a requested restart is never skipped
-		return f.rollService(ctx)
+		if err := f.rollService(ctx); err != nil {
+			return errors.Join(srcErr, err)
+		}
 	}
-	return nil
+	return srcErr
+}
+
+// restartIfAsked rolls the service when --restart was given, though nothing
+// was written: the file may hold a change the running tasks have not loaded
+// (a reply lost, an earlier run without --restart).
+func (f *flagsRun) restartIfAsked(ctx context.Context) error {
+	if !f.restart.restart {
+		return nil
+	}
+	return f.rollService(ctx)
 }
 
 // rollService rolls the ECS service with --restart.
@@ -395,7 +408,10 @@ func flagsRollback(c *cli.Context) error {
 	}
 	if len(rb.Changes) == 0 {
 		infof(f.errw, "%s already matches version %s; nothing written", f.flags.URL, rb.To)
-		return f.report(nil, false)
+		if err := f.report(nil, false); err != nil {
+			return err
+		}
+		return f.restartIfAsked(c.Context)
 	}
 	// The changes are the data: on stdout in text (before the prompt, like
 	// import's plan); in JSON and markdown the document comes after the
@@ -463,10 +479,10 @@ func flagsApply(c *cli.Context) error {
 		}
 		if len(r.Held) > 0 {
 			infof(f.errw, "nothing written to %s", f.flags.URL)
-			return nil
+		} else {
+			infof(f.errw, "%s already matches %s; nothing written", f.flags.URL, from)
 		}
-		infof(f.errw, "%s already matches %s; nothing written", f.flags.URL, from)
-		return nil
+		return f.restartIfAsked(c.Context)
 	}
 	res, err := f.flags.WriteReviewed(c.Context, r, actor(), f.reason)
 	if err != nil {
@@ -482,7 +498,7 @@ func flagsApply(c *cli.Context) error {
 	}
 	if !res.Changed {
 		infof(f.errw, "%s already matches %s; nothing written", f.flags.URL, from)
-		return nil
+		return f.restartIfAsked(c.Context)
 	}
 	infof(f.errw, "wrote %s from %s", f.flags.URL, from)
 	return f.rollService(c.Context)
