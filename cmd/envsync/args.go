@@ -275,7 +275,7 @@ func refuseArgs(cmd *cli.Command) {
 func strayArgs(c *cli.Context, cmd *cli.Command) error {
 	word := c.Args().First()
 	name := helpName(cmd)
-	err := fmt.Errorf("%s takes no arguments, got %q", name, word)
+	err := fmt.Errorf("%s takes no arguments, got %s", name, argText(word))
 	var flags []string
 	for _, f := range cmd.Flags {
 		flags = append(flags, f.Names()...)

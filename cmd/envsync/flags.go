@@ -203,7 +203,7 @@ func flagsGet(c *cli.Context) error {
 	}
 	v, ok := snap.Vars[key]
 	if !ok {
-		return fmt.Errorf("%s: %q is not set: %w", f.flags.URL, key, envsync.ErrNotFound)
+		return fmt.Errorf("%s: %s is not set: %w", f.flags.URL, argText(key), envsync.ErrNotFound)
 	}
 	switch f.format {
 	case formatJSON:
@@ -224,7 +224,7 @@ func flagsSet(c *cli.Context) error {
 	for _, a := range c.Args().Slice() {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
-			return usageError("%q: want KEY=VALUE", k)
+			return usageError("%s: want KEY=VALUE", argText(k))
 		}
 		if v == "" {
 			return usageError("%s: an empty value is dropped by ECS; use flags unset %s", envsync.ShowKey(k), envsync.ShowKey(k))

@@ -60,7 +60,7 @@ func runInit(c *cli.Context) error {
 		return err
 	}
 	if c.NArg() > 0 {
-		return usageError("init takes no arguments, got %q", c.Args().First())
+		return usageError("init takes no arguments, got %s", argText(c.Args().First()))
 	}
 	if c.String("team") != "" && c.String("pipeline") != "" {
 		return usageError("give --team or --pipeline, not both")

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/envsync/envsync"
+	"github.com/envsync/envsync/classify"
 )
 
 // exitCodeError makes run() exit with code without printing anything more:
@@ -52,6 +54,16 @@ func escapeLines(s string) string {
 		lines[i] = envsync.Escape(l)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// argText shows a word typed on the command line inside a message: quoted
+// and escaped, or, when it looks like a credential (a token pasted where a
+// key or an app name goes), masked by the display rule like any secret.
+func argText(word string) string {
+	if _, _, ok := classify.DetectValue(word); ok {
+		return envsync.Show("", word, true)
+	}
+	return strconv.Quote(word)
 }
 
 // infof says what happened: "envsync: …".
