@@ -52,7 +52,7 @@ var iamUses = []struct {
 }{
 	{"plan and import", envsync.IAMUse{Command: "import"}},
 	{"drift and watch", envsync.IAMUse{Command: "drift"}},
-	{"flags (list, get, set, unset, history, rollback, apply; also with --heroku)", envsync.IAMUse{Command: "flags"}},
+	{"flags (list, get, set, unset, history, rollback, apply; also when set/unset write Heroku)", envsync.IAMUse{Command: "flags"}},
 	{"flags with --restart", envsync.IAMUse{Command: "flags", Restart: true}},
 }
 

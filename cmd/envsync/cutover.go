@@ -25,7 +25,7 @@ and flags set writes only S3.
 silently). Commit the config change like any other.
 
 Asks before writing unless --yes; refuses without --yes when not on a terminal.`,
-		Flags: []cli.Flag{appFlag(), rulesFlag(),
+		Flags: []cli.Flag{oneAppFlag(), rulesFlag(),
 			&cli.BoolFlag{Name: "undo", Usage: "go back: set phase: migrating (the source is the truth again)"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, EnvVars: []string{"ENVSYNC_YES"}, Usage: "write the config without asking"},
 		},

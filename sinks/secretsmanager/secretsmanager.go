@@ -4,8 +4,9 @@
 // object of all routed keys: one secret per app costs the same as one key
 // and is read in one call. secretsmanager://PREFIX?layout=per-key is one
 // secret per key, named PREFIX/KEY. Secrets are created tagged
-// managed-by=envsync, written only when the content differs, with a
-// ClientRequestToken derived from the content so that retries are idempotent.
+// managed-by=envsync, written only when the content differs, with a fresh
+// ClientRequestToken per write (the SDK's retries of that write reuse it, so
+// they are idempotent; see token).
 package secretsmanager
 
 import (
