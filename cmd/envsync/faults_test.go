@@ -36,6 +36,7 @@ import (
 type faultEnv struct {
 	t       *testing.T
 	proxy   *faultproxy.Proxy
+	moto    string // moto itself, for reading what the stores hold past the faults
 	dir     string
 	bucket  string
 	secret  string
@@ -45,6 +46,7 @@ type faultEnv struct {
 func newFaultEnv(t *testing.T) *faultEnv {
 	moto := sinktest.AWS(t)
 	e := &faultEnv{t: t, dir: t.TempDir(), bucket: sinktest.Bucket(t, true), secret: sinktest.Name("acme/prod"), cluster: sinktest.Name("acme")}
+	e.moto = moto
 	e.proxy = faultproxy.Start(moto)
 	t.Cleanup(e.proxy.Close)
 	t.Setenv("AWS_ENDPOINT_URL", e.proxy.URL)
@@ -98,7 +100,10 @@ func (e *faultEnv) s3Object() string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true; o.DisableLogOutputChecksumValidationSkipped = true })
+	// Straight to moto, past the proxy and its faults: what the store holds.
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle, o.DisableLogOutputChecksumValidationSkipped, o.BaseEndpoint = true, true, aws.String(e.moto)
+	})
 	out, err := c.GetObject(e.t.Context(), &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("prod/feature.env")})
 	if err != nil {
 		return ""
@@ -114,7 +119,8 @@ func (e *faultEnv) secretValue(name string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(e.t.Context(), &secretsmanager.GetSecretValueInput{SecretId: &name})
+	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(e.moto) })
+	out, err := sm.GetSecretValue(e.t.Context(), &secretsmanager.GetSecretValueInput{SecretId: &name})
 	if err != nil {
 		return ""
 	}

@@ -33,7 +33,14 @@ var (
 type cacheKey struct {
 	client   *http.Client
 	parallel int
+	env      string // the settings LoadDefaultConfig reads from the environment
 }
+
+// configEnv lists the environment variables that decide the loaded
+// configuration (endpoint, region, profile, credentials), so a process whose
+// environment changes (a test, a long-lived caller) never gets a stale one.
+var configEnv = []string{"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+	"AWS_ACCESS_KEY_ID", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE"}
 
 // MaxAttempts bounds each call's attempts (the SDK's standard retryer with
 // jittered backoff), so an unreachable endpoint fails in seconds, not minutes.
@@ -44,7 +51,12 @@ const MaxAttempts = 3
 func Load(ctx context.Context, opts envsync.OpenOptions) (aws.Config, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	key := cacheKey{opts.HTTPClient, opts.Parallel}
+	var env strings.Builder
+	for _, k := range configEnv {
+		env.WriteString(os.Getenv(k))
+		env.WriteByte(0)
+	}
+	key := cacheKey{opts.HTTPClient, opts.Parallel, env.String()}
 	if cfg, ok := cache[key]; ok {
 		return cfg, nil
 	}
