@@ -93,8 +93,8 @@ func runPlan(c *cli.Context, apply bool) error {
 			changes = changes || p.HasChanges()
 		}
 	}
-	if planned == 0 && planErr != nil {
-		return planErr // nothing to show
+	if planned == 0 && planErr != nil && format == formatText {
+		return planErr // nothing to show (JSON and markdown still say which app failed)
 	}
 
 	// The plan is data, on stdout for import as for plan; the prompt and
@@ -246,7 +246,7 @@ func writePlan(w io.Writer, format string, apps []*envsync.App, plans []*envsync
 		doc := planJSON{Apps: []planAppJSON{}}
 		for i, p := range plans {
 			if p == nil {
-				doc.Apps = append(doc.Apps, planAppJSON{App: apps[i].Name, Changes: []changeJSON{}, Extra: []changeJSON{}, Error: errorText(failed[i])})
+				doc.Apps = append(doc.Apps, planAppJSON{App: apps[i].Name, Changes: []changeJSON{}, Extra: []changeJSON{}, Held: []changeJSON{}, Error: errorText(failed[i])})
 				continue
 			}
 			doc.Changes = doc.Changes || p.HasChanges()
