@@ -134,7 +134,7 @@ func exposures(cl Classifier, targets []*target) []string {
 		}
 		for _, k := range slices.Sorted(maps.Keys(t.base.Vars)) {
 			v := t.base.Vars[k]
-			if v == "" || cl.Classify(Var{Name: k, Value: v}).Class != Secret {
+			if !Sensitive(cl, "", k, v) { // the display rule: by the key's name or the value's shape
 				continue
 			}
 			out = append(out, fmt.Sprintf("%s in %s looks like a credential, in plain text (%s): move it to Secrets Manager (set it at the source, where envsync routes it as a secret) and remove it from %s",

@@ -211,12 +211,8 @@ func writeDrift(w io.Writer, format string, results []*envsync.AppDrift, budget 
 				fmt.Fprintf(w, "> %s\n\n", mdEscape(envsync.Escape(n)))
 			}
 		}
-		if budget != nil && budget.Used() > 0 {
-			left := "unknown"
-			if n := budget.Left(); n >= 0 {
-				left = fmt.Sprint(n)
-			}
-			fmt.Fprintf(w, "Heroku rate limit: this run used %d request token(s); %s left in the account's bucket.\n\n", budget.Used(), left)
+		if s := rateLimitText(budget); s != "" {
+			fmt.Fprintf(w, "Heroku rate limit: %s.\n\n", s)
 		}
 	default:
 		for _, d := range results {

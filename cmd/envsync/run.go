@@ -54,12 +54,20 @@ func runOptions(c *cli.Context, opts *envsync.OpenOptions, verb string, apps int
 // reportRateLimit says, when the run talked to Heroku, how many of the
 // account's request tokens it used and how many are left.
 func reportRateLimit(c *cli.Context, b *envsync.RateBudget) {
+	if s := rateLimitText(b); s != "" {
+		infof(c.App.ErrWriter, "heroku rate limit: %s", s)
+	}
+}
+
+// rateLimitText says what a run spent of the account's Heroku budget, or ""
+// when it did not talk to Heroku: one sentence for stderr and reports.
+func rateLimitText(b *envsync.RateBudget) string {
 	if b == nil || b.Used() == 0 {
-		return
+		return ""
 	}
 	left := "unknown"
 	if n := b.Left(); n >= 0 {
 		left = fmt.Sprint(n)
 	}
-	infof(c.App.ErrWriter, "heroku rate limit: this run used %d request token(s); %s left in the account's bucket", b.Used(), left)
+	return fmt.Sprintf("this run used %d request token(s); %s left in the account's bucket", b.Used(), left)
 }

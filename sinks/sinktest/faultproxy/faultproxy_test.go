@@ -158,7 +158,7 @@ func TestSerial(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // long enough that unserialised requests overlap, even on a loaded machine
 		inFlight.Add(-1)
 	}))
 	defer target.Close()
